@@ -1,0 +1,4 @@
+// Exports of the WASM engine (placeholder while the engine is written).
+export function engineVersion(): i32 {
+  return 1;
+}
