@@ -1,4 +1,260 @@
-// Exports of the WASM engine (placeholder while the engine is written).
-export function engineVersion(): i32 {
-  return 1;
+// The WASM engine's exports, and nothing else: a table of contents of the engine. The host
+// (src/engines/wasm/) writes a key into the scratch area, calls an export with i32s, and reads
+// u64 results from the scratch slots or item fields from the item header (layout.ts).
+
+import {
+  CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
+  IO_INITIAL, IO_KEY, MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_TAIL,
+  classRec, itCas, itClsid, itLru, itTime, scratch, segRec, setCurrentTime, setRegions,
+  setSettings, currentTime, IT_EXPTIME, sizesHist,
+} from './layout';
+import { assocCount, assocInit, assocRegionBytes, expanding, hashItems, hashpower } from './assoc';
+import { itemArith } from './arith';
+import {
+  E2BIG, KEY_EEXISTS, KEY_ENOENT, SUCCESS, allocFailureSet, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
+  itemFind, itemFlush, itemHold, itemStore, itemUnlink, segAvail, storedCas, allocFailure,
+  itemsReset,
+} from './items';
+import { lruCheck } from './lru';
+import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
+import {
+  CS_DELETE_HITS, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
+  GS_GET_MISSES, GS_TOUCH_MISSES, STATS_BYTES, classStat, countClass, countGlobal, globalStat,
+  statsReset,
+} from './stats';
+
+const WASM_PAGE: u64 = 65536;
+const MEMORY_MAX: u64 = 65536 * WASM_PAGE;
+
+/** Errors of engineInit (negative returns). */
+export const INIT_NO_MEMORY: i32 = -1;
+
+/**
+ * Lays out linear memory for `pages` slab pages and the tables that serve them, growing memory
+ * once. Returns the number of slab classes, or a negative INIT_* error.
+ */
+export function engineInit(
+  pages: u32, pageSize: u32, chunkSize: u32, factor: f64, itemSizeMax: u32, chunkMax: u32,
+  useCas: i32, evict: i32, power: u32, hotPct: u32, warmPct: u32, trackSizes: i32,
+): i32 {
+  setSettings(useCas != 0, evict != 0, itemSizeMax, chunkMax, pageSize, hotPct, warmPct, trackSizes != 0);
+  const base = (<usize>__heap_base + 63) & ~63;
+  const classesAt = base + SCRATCH_SIZE;
+  const statsAt = classesAt + MAX_CLASSES * CLASS_SIZE;
+  const sizesAt = statsAt + STATS_BYTES;
+  const sizesBytes: usize = trackSizes != 0 ? <usize>(((itemSizeMax >>> 5) + 2) << 2) : 0;
+  const hashAt = (sizesAt + sizesBytes + 63) & ~63;
+  // Classes first: the most items memory can hold sizes the hash table.
+  setRegions(base, classesAt, statsAt, sizesAt, 0, 0, 0);
+  const ensure = memoryEnsure(<u64>hashAt);
+  if (!ensure) return INIT_NO_MEMORY;
+  const nclasses = slabsInit(chunkSize, factor, pages);
+  const maxItems = <u64>pages * <u64>load<u32>(classRec(1), CL_PERSLAB);
+  let maxP = power;
+  while (maxP < 30 && ((<u64>1 << maxP) * 3) / 2 < maxItems) maxP++;
+  const aBytes = assocRegionBytes(maxP, 0);
+  const bBytes = assocRegionBytes(maxP, 1);
+  const pagesAt = (hashAt + aBytes + bBytes + 4095) & ~4095;
+  const end = <u64>pagesAt + <u64>pages * <u64>pageSize;
+  if (end > MEMORY_MAX || !memoryEnsure(end)) return INIT_NO_MEMORY;
+  setRegions(base, classesAt, statsAt, sizesAt, hashAt, hashAt + aBytes, pagesAt);
+  slabsInit(chunkSize, factor, pages);
+  assocInit(power, maxP);
+  itemsReset();
+  return <i32>nclasses;
 }
+
+function memoryEnsure(end: u64): bool {
+  const have = <u64>memory.size() * WASM_PAGE;
+  if (end <= have) return true;
+  const more = <i32>((end - have + WASM_PAGE - 1) / WASM_PAGE);
+  return memory.grow(more) >= 0;
+}
+
+/** Start of the scratch area: the key at IO_KEY, u64 slots after it (layout.ts). */
+export function engineScratch(): usize {
+  return scratch;
+}
+
+export function clockSet(now: u32): void {
+  setCurrentTime(now);
+}
+
+@inline function key(): usize {
+  return scratch + IO_KEY;
+}
+
+// Items cross the boundary as handles: the offset / 8 (chunks are 8-aligned), so a handle is
+// a positive i32 anywhere in 4 GiB and negative returns stay free for statuses.
+@inline function handle(it: usize): i32 {
+  return <i32>(it >>> 3);
+}
+
+@inline function itemAt(h: u32): usize {
+  return <usize>h << 3;
+}
+
+/** get: the held item, or -KEY_ENOENT. */
+export function itemGet(nkey: u32): i32 {
+  const it = itemFind(key(), nkey);
+  if (it == 0) {
+    countGlobal(GS_GET_MISSES);
+    return -KEY_ENOENT;
+  }
+  const cls = itClsid(it);
+  countClass(cls, CS_HITS_TO_HOT + itLru(it));
+  countClass(cls, CS_GET_HITS);
+  itemBump(it);
+  itemHold(it);
+  return handle(it);
+}
+
+function touch(nkey: u32, exptime: u32): usize {
+  const it = itemFind(key(), nkey);
+  if (it == 0) {
+    countGlobal(GS_TOUCH_MISSES);
+    return 0;
+  }
+  countClass(itClsid(it), CS_TOUCH_HITS);
+  itemBump(it);
+  store<u32>(it, exptime, IT_EXPTIME);
+  return it;
+}
+
+/** gat: the held item with its new exptime (rel), or -KEY_ENOENT. */
+export function itemGetAndTouch(nkey: u32, exptime: u32): i32 {
+  const it = touch(nkey, exptime);
+  if (it == 0) return -KEY_ENOENT;
+  itemHold(it);
+  return handle(it);
+}
+
+export function itemTouch(nkey: u32, exptime: u32): i32 {
+  return touch(nkey, exptime) == 0 ? KEY_ENOENT : SUCCESS;
+}
+
+/** A held, unlinked item with room for `nbytes` of value, or -E2BIG / -ENOMEM. */
+export function itemAllocate(nkey: u32, flags: u32, exptime: u32, nbytes: u32, op: i32): i32 {
+  // Sizes near 2^32 would wrap the accounting; they are too large for any cache anyway.
+  const it = nbytes > 0x7ffffff0 ? tooLarge() : itemAlloc(key(), nkey, flags, exptime, nbytes + 2);
+  if (it == 0) {
+    itemAllocFailed(key(), nkey, op);
+    return -allocFailure;
+  }
+  return handle(it);
+}
+
+function tooLarge(): usize {
+  allocFailureSet(E2BIG);
+  return 0;
+}
+
+/** Links an allocated item under `op`; the CAS to compare is in IO_CAS_IN, the new one goes to IO_CAS_OUT. */
+export function itemStoreOp(h: u32, op: i32): i32 {
+  const status = itemStore(itemAt(h), op, load<u64>(scratch + IO_CAS_IN));
+  if (status == SUCCESS) store<u64>(scratch + IO_CAS_OUT, storedCas);
+  return status;
+}
+
+export function itemRelease(h: u32): void {
+  itemDeref(itemAt(h));
+}
+
+/** delete, with the CAS to compare (0: none) in IO_CAS_IN. */
+export function itemRemove(nkey: u32): i32 {
+  const it = itemFind(key(), nkey);
+  if (it == 0) {
+    countGlobal(GS_DELETE_MISSES);
+    return KEY_ENOENT;
+  }
+  const cas = load<u64>(scratch + IO_CAS_IN);
+  if (cas != 0 && cas != itCas(it)) return KEY_EEXISTS;
+  countClass(itClsid(it), CS_DELETE_HITS);
+  itemUnlink(it);
+  return SUCCESS;
+}
+
+/** incr/decr: delta, initial and cas in their scratch slots; value and CAS out likewise. */
+export function itemArithmetic(nkey: u32, incr: i32, create: i32, exptime: u32): i32 {
+  const s = scratch;
+  const status = itemArith(key(), nkey, incr != 0, load<u64>(s + IO_DELTA), create != 0, load<u64>(s + IO_INITIAL), exptime, load<u64>(s + IO_CAS_IN));
+  if (status == SUCCESS) store<u64>(s + IO_CAS_OUT, storedCas);
+  return status;
+}
+
+/** flush_all: `newOldest` is realtime(exptime), or now. */
+export function itemFlushAll(newOldest: u32): void {
+  itemFlush(newOldest);
+}
+
+/** Where value byte `off` of an item is; itemSegmentLength() bytes follow it in that chunk. */
+export function itemSegment(h: u32, off: u32): usize {
+  return dataSeg(itemAt(h), off);
+}
+
+export function itemSegmentLength(): u32 {
+  return segAvail;
+}
+
+// ---- stats ----
+
+export function statsClass(cls: u32, which: u32): u64 {
+  return load<u64>(classStat(cls, which));
+}
+
+export function statsGlobal(which: u32): u64 {
+  return load<u64>(globalStat(which));
+}
+
+export function statsResetAll(): void {
+  statsReset();
+}
+
+/** Slab class facts: 0 chunk size, 1 perslab, 2 pages, 3 free chunks, 4+lru items, 7+lru bytes, 10+lru tail age. */
+export function slabsClassInfo(cls: u32, what: u32): u32 {
+  const rec = classRec(cls);
+  if (what == 0) return load<u32>(rec, CL_SIZE);
+  if (what == 1) return load<u32>(rec, CL_PERSLAB);
+  if (what == 2) return load<u32>(rec, CL_PAGES);
+  if (what == 3) return load<u32>(rec, CL_NFREE);
+  if (what < 7) return load<u32>(segRec(cls, what - 4), SEG_COUNT);
+  if (what < 10) return load<u32>(segRec(cls, what - 7), SEG_BYTES);
+  const tail: usize = load<u32>(segRec(cls, what - 10), SEG_TAIL);
+  return tail == 0 ? 0 : currentTime - itTime(tail);
+}
+
+/** Items in track_sizes bucket `b` (sizes (b-1)*32+1 .. b*32). */
+export function statsSizeBucket(b: u32): u32 {
+  return load<u32>(sizesHist + (<usize>b << 2));
+}
+
+/** Engine facts: 0 largest class, 1 pages used, 2 pages total, 3 hash power, 4 expanding, 5 hash items. */
+export function engineFact(what: u32): u32 {
+  if (what == 0) return powerLargest;
+  if (what == 1) return pagesUsed;
+  if (what == 2) return pagesTotal;
+  if (what == 3) return hashpower;
+  if (what == 4) return expanding ? 1 : 0;
+  return hashItems;
+}
+
+/** Walks the hash table, every LRU list and every free list; traps (debug builds) on damage. */
+export function engineSelfCheck(): u32 {
+  let linked: u32 = 0;
+  for (let cls: u32 = 1; cls <= powerLargest; cls++) {
+    slabsCheck(cls);
+    for (let lru: u32 = 0; lru <= COLD_LRU; lru++) linked += lruCheck(cls, lru);
+  }
+  assert(linked == hashItems, 'selfCheck: LRU items differ from hash items');
+  assert(assocCount() == linked, 'selfCheck: hash chains differ from hash items');
+  assert(<u64>linked == load<u64>(globalStat(GS_CURR_ITEMS)), 'selfCheck: curr_items differs');
+  return linked;
+}
+
+// The layout, exported so the host can check its mirror of it (src/engines/wasm/layout.ts).
+export {
+  IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_HEADER,
+  CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
+  IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA, IO_INITIAL, IO_VALUE, KEY_MAX,
+} from './layout';
+export { CLASS_STATS, GLOBAL_STATS } from './stats';

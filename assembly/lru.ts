@@ -1,0 +1,141 @@
+// Segmented LRU per slab class: HOT, WARM and COLD lists, head newest; cf. memcached items.c
+// (do_item_link_q, lru_pull_tail). memcached's maintainer thread juggles items between the
+// segments in the background; here the same moves happen inline, a bounded few at a time.
+
+import {
+  COLD_LRU, HOT_LRU, IT_LRU, IT_NEXT, IT_PREV, ITEM_ACTIVE, ITEM_FETCHED, SEG_BYTES, SEG_COUNT,
+  SEG_HEAD, SEG_TAIL, WARM_LRU, currentTime, evictToFree, hotLruPct, itExptime, itFlags, itHas,
+  itLru, itNtotal, itPrev, itRefcount, itSetFlags, itTime, segRec, warmLruPct, itClsid,
+} from './layout';
+import {
+  CS_EVICTED, CS_EVICTED_ACTIVE, CS_EVICTED_NONZERO, CS_EVICTED_TIME, CS_EVICTED_UNFETCHED,
+  CS_EXPIRED_UNFETCHED, CS_LRUTAIL_REFLOCKED, CS_MOVES_TO_COLD, CS_MOVES_TO_WARM,
+  CS_MOVES_WITHIN_LRU, CS_RECLAIMED, classStat, countClass,
+} from './stats';
+import { isFlushed, itemUnlink } from './items';
+
+/** How lru_pull_tail treats the tail: the maintainer's juggle, a forced move, or eviction. */
+export const PULL_JUGGLE: u32 = 0;
+export const PULL_FORCE: u32 = 1;
+export const PULL_EVICT: u32 = 2;
+
+const PULL_TRIES: u32 = 5;
+
+/** Links at the head of the item's segment (IT_LRU). */
+export function lruLinkQ(it: usize): void {
+  const seg = segRec(itClsid(it), itLru(it));
+  const head: usize = load<u32>(seg, SEG_HEAD);
+  store<u32>(it, 0, IT_PREV);
+  store<u32>(it, <u32>head, IT_NEXT);
+  if (head != 0) store<u32>(head, <u32>it, IT_PREV);
+  else store<u32>(seg, <u32>it, SEG_TAIL);
+  store<u32>(seg, <u32>it, SEG_HEAD);
+  store<u32>(seg, load<u32>(seg, SEG_COUNT) + 1, SEG_COUNT);
+  store<u32>(seg, load<u32>(seg, SEG_BYTES) + itNtotal(it), SEG_BYTES);
+}
+
+export function lruUnlinkQ(it: usize): void {
+  const seg = segRec(itClsid(it), itLru(it));
+  const next: usize = load<u32>(it, IT_NEXT);
+  const prev: usize = load<u32>(it, IT_PREV);
+  if (prev != 0) store<u32>(prev, <u32>next, IT_NEXT);
+  else store<u32>(seg, <u32>next, SEG_HEAD);
+  if (next != 0) store<u32>(next, <u32>prev, IT_PREV);
+  else store<u32>(seg, <u32>prev, SEG_TAIL);
+  store<u32>(it, 0, IT_NEXT);
+  store<u32>(it, 0, IT_PREV);
+  store<u32>(seg, load<u32>(seg, SEG_COUNT) - 1, SEG_COUNT);
+  store<u32>(seg, load<u32>(seg, SEG_BYTES) - itNtotal(it), SEG_BYTES);
+}
+
+/** Moves a linked item to the head of another segment. */
+export function lruMove(it: usize, lru: u32): void {
+  lruUnlinkQ(it);
+  store<u8>(it, <u8>lru, IT_LRU);
+  lruLinkQ(it);
+}
+
+@inline function segBytes(cls: u32, lru: u32): u64 {
+  return <u64>load<u32>(segRec(cls, lru), SEG_BYTES);
+}
+
+/** Looks at up to PULL_TRIES items at a segment's tail; returns how many it removed or moved. */
+export function lruPullTail(cls: u32, lru: u32, mode: u32): u32 {
+  let removed: u32 = 0;
+  let search: usize = load<u32>(segRec(cls, lru), SEG_TAIL);
+  for (let tries = PULL_TRIES; tries > 0 && search != 0; tries--) {
+    const nextIt = itPrev(search);
+    if (itRefcount(search) > 0) {
+      countClass(cls, CS_LRUTAIL_REFLOCKED);
+      search = nextIt;
+      continue;
+    }
+    const exptime = itExptime(search);
+    if ((exptime != 0 && exptime <= currentTime) || isFlushed(search)) {
+      countClass(cls, CS_RECLAIMED);
+      if (!itHas(search, ITEM_FETCHED)) countClass(cls, CS_EXPIRED_UNFETCHED);
+      itemUnlink(search);
+      removed++;
+      search = nextIt;
+      continue;
+    }
+    if (lru != COLD_LRU) {
+      if (itHas(search, ITEM_ACTIVE)) {
+        itSetFlags(search, itFlags(search) & ~ITEM_ACTIVE);
+        removed++;
+        if (lru == WARM_LRU) {
+          countClass(cls, CS_MOVES_WITHIN_LRU);
+          lruMove(search, WARM_LRU);
+          search = nextIt;
+          continue;
+        }
+        countClass(cls, CS_MOVES_TO_WARM);
+        lruMove(search, WARM_LRU);
+        break;
+      }
+      let limit: u64 = 0;
+      if (mode == PULL_JUGGLE) {
+        const total = segBytes(cls, HOT_LRU) + segBytes(cls, WARM_LRU) + segBytes(cls, COLD_LRU);
+        limit = (total * <u64>(lru == HOT_LRU ? hotLruPct : warmLruPct)) / 100;
+      }
+      if (segBytes(cls, lru) > limit) {
+        countClass(cls, CS_MOVES_TO_COLD);
+        lruMove(search, COLD_LRU);
+        removed++;
+      }
+      break;
+    }
+    if (mode == PULL_EVICT && evictToFree) {
+      countClass(cls, CS_EVICTED);
+      if (exptime != 0) countClass(cls, CS_EVICTED_NONZERO);
+      if (!itHas(search, ITEM_FETCHED)) countClass(cls, CS_EVICTED_UNFETCHED);
+      if (itHas(search, ITEM_ACTIVE)) countClass(cls, CS_EVICTED_ACTIVE);
+      store<u64>(classStat(cls, CS_EVICTED_TIME), <u64>(currentTime - itTime(search)));
+      itemUnlink(search);
+      removed++;
+    }
+    break;
+  }
+  return removed;
+}
+
+/** Self-check of one segment: links both ways, count and bytes as recorded. */
+export function lruCheck(cls: u32, lru: u32): u32 {
+  const seg = segRec(cls, lru);
+  let n: u32 = 0;
+  let bytes: u32 = 0;
+  let prev: usize = 0;
+  let it: usize = load<u32>(seg, SEG_HEAD);
+  while (it != 0) {
+    assert(load<u32>(it, IT_PREV) == <u32>prev, 'selfCheck: LRU prev link broken');
+    assert(itLru(it) == lru && itClsid(it) == cls, 'selfCheck: item in the wrong LRU');
+    n++;
+    bytes += itNtotal(it);
+    prev = it;
+    it = load<u32>(it, IT_NEXT);
+  }
+  assert(load<u32>(seg, SEG_TAIL) == <u32>prev, 'selfCheck: LRU tail is not the last item');
+  assert(load<u32>(seg, SEG_COUNT) == n, 'selfCheck: LRU count differs');
+  assert(load<u32>(seg, SEG_BYTES) == bytes, 'selfCheck: LRU bytes differ');
+  return n;
+}

@@ -1,0 +1,370 @@
+// The host half of the WASM engine: an EngineHandle over the AssemblyScript module's raw
+// exports. Keys are copied into the module's scratch area and every call passes only i32s;
+// u64s travel through scratch slots. No Node API here, so browsers and edge runtimes can use it
+// with a module they compiled themselves.
+
+import { ConfigReader, readCacheSettings, type CacheSettings, type EngineConfig } from '../../engine/config.ts';
+import {
+  CLASS_COUNTERS, GLOBAL_COUNTERS, reportStats, slabClassLine,
+  type ClassCounter, type GlobalCounter, type SlabStatsSource,
+} from '../../engine/stats.ts';
+import { Status, type StoreOperation } from '../../engine/status.ts';
+import {
+  ENGINE_INTERFACE_VERSION,
+  type AddStat, type ArithmeticRequest, type ArithmeticResult, type EngineHandle, type EngineInfo,
+  type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
+} from '../../engine/types.ts';
+import {
+  CAS_SIZE, IO_CAS_IN, IO_CAS_OUT, IO_DELTA, IO_INITIAL, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME,
+  IT_FLAGS, IT_HEADER, IT_NBYTES, IT_NKEY, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
+  ITEM_FETCHED, KEY_MAX, checkLayout,
+} from './layout.ts';
+
+/** The module's exports, as assembly/index.ts declares them. */
+interface EngineExports {
+  memory: WebAssembly.Memory;
+  engineInit(
+    pages: number, pageSize: number, chunkSize: number, factor: number, itemSizeMax: number,
+    chunkMax: number, useCas: number, evict: number, hashpower: number, hotPct: number,
+    warmPct: number, trackSizes: number,
+  ): number;
+  engineScratch(): number;
+  clockSet(now: number): void;
+  itemGet(nkey: number): number;
+  itemGetAndTouch(nkey: number, exptime: number): number;
+  itemTouch(nkey: number, exptime: number): number;
+  itemAllocate(nkey: number, flags: number, exptime: number, nbytes: number, op: number): number;
+  itemStoreOp(item: number, op: number): number;
+  itemRelease(item: number): void;
+  itemRemove(nkey: number): number;
+  itemArithmetic(nkey: number, incr: number, create: number, exptime: number): number;
+  itemFlushAll(newOldest: number): void;
+  itemSegment(item: number, offset: number): number;
+  itemSegmentLength(): number;
+  statsClass(cls: number, which: number): bigint;
+  statsGlobal(which: number): bigint;
+  statsResetAll(): void;
+  slabsClassInfo(cls: number, what: number): number;
+  engineFact(what: number): number;
+  engineSelfCheck(): number;
+  statsSizeBucket(bucket: number): number;
+}
+
+export type WasmBuild = 'release' | 'debug';
+
+/** How the engine obtains its compiled module (Node reads a file; a Worker is handed one). */
+export type ModuleSource = (build: WasmBuild) => WebAssembly.Module;
+
+// slabsClassInfo selectors (assembly/index.ts)
+const INFO_SIZE = 0;
+const INFO_PERSLAB = 1;
+const INFO_PAGES = 2;
+const INFO_FREE = 3;
+const INFO_SEG_ITEMS = 4;
+const INFO_SEG_BYTES = 7;
+const INFO_SEG_AGE = 10;
+// engineFact selectors
+const FACT_LARGEST = 0;
+const FACT_PAGES_USED = 1;
+const FACT_HASHPOWER = 3;
+const FACT_EXPANDING = 4;
+
+export class WasmEngine implements EngineHandle, SlabStatsSource {
+  readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
+  settings!: CacheSettings;
+  trackSizes = false;
+  private x!: EngineExports;
+  private bytes!: Uint8Array;
+  private view!: DataView;
+  private scratch = 0;
+  private lastNow = -1;
+  private readonly server: ServerApi;
+  /** Values of chained items being received: written here, scattered into chunks at store. */
+  private readonly staged = new Map<ItemHandle, Uint8Array>();
+
+  constructor(getServerApi: GetServerApi, private readonly moduleFor: ModuleSource) {
+    this.server = getServerApi();
+  }
+
+  getInfo(): EngineInfo {
+    return { description: 'wasmcached wasm engine (AssemblyScript slab allocator)', features: ['lru', 'cas', 'slabs'] };
+  }
+
+  initialize(config: EngineConfig): Status {
+    const reader = new ConfigReader(config);
+    const settings = readCacheSettings(reader);
+    const trackSizes = reader.boolean('track_sizes', false);
+    const build = reader.string('wasm_build', 'release');
+    if (build !== 'release' && build !== 'debug') reader.reject(`engine config wasm_build=${build}: expected release or debug`);
+    const errors = reader.errors();
+    if (errors.length > 0) {
+      for (const message of errors) this.server.log('warning', message);
+      return Status.EINVAL;
+    }
+    const memory = { current: undefined as WebAssembly.Memory | undefined };
+    const instance = new WebAssembly.Instance(this.moduleFor(build as WasmBuild), {
+      env: { abort: (msg: number, file: number, line: number, col: number) => abort(memory.current, msg, file, line, col) },
+    });
+    checkLayout(instance.exports);
+    this.x = instance.exports as unknown as EngineExports;
+    memory.current = this.x.memory;
+    const pages = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
+    const classes = this.x.engineInit(
+      pages, settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
+      settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
+      settings.hotLruPct, settings.warmLruPct, trackSizes ? 1 : 0,
+    );
+    if (classes < 0) {
+      this.server.log('warning', `cannot lay out ${settings.cacheSize} bytes of cache in WebAssembly memory (4 GiB at most)`);
+      return Status.ENOMEM;
+    }
+    this.settings = settings;
+    this.trackSizes = trackSizes;
+    this.bytes = new Uint8Array(this.x.memory.buffer);
+    this.view = new DataView(this.x.memory.buffer);
+    this.scratch = this.x.engineScratch();
+    for (let cls = 1; cls <= classes; cls++) {
+      this.server.log('info', slabClassLine(cls, this.chunkSize(cls), this.perslab(cls)));
+    }
+    return Status.SUCCESS;
+  }
+
+  destroy(): void {
+    this.staged.clear();
+  }
+
+  // ---- the boundary ----
+
+  /** Pushes memcached's current_time into the module when it has moved. */
+  private tick(): void {
+    const now = this.server.core.currentTime();
+    if (now !== this.lastNow) {
+      this.lastNow = now;
+      this.x.clockSet(now);
+    }
+  }
+
+  /** Copies the key into scratch; its length, or -1 when no item can have this key. */
+  private putKey(key: Uint8Array): number {
+    const nkey = key.length;
+    if (nkey === 0 || nkey > KEY_MAX) return -1;
+    this.bytes.set(key, this.scratch + IO_KEY);
+    this.tick();
+    return nkey;
+  }
+
+  private setU64(slot: number, value: bigint): void {
+    this.view.setBigUint64(this.scratch + slot, BigInt.asUintN(64, value), true);
+  }
+
+  private getU64(slot: number): bigint {
+    return this.view.getBigUint64(this.scratch + slot, true);
+  }
+
+  private rel(exptime: number): number {
+    return this.server.core.realtime(exptime);
+  }
+
+  // ---- operations ----
+
+  get(key: Uint8Array): ItemHandle {
+    const nkey = this.putKey(key);
+    return nkey < 0 ? -Status.KEY_ENOENT : this.x.itemGet(nkey);
+  }
+
+  getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
+    const nkey = this.putKey(key);
+    return nkey < 0 ? -Status.KEY_ENOENT : this.x.itemGetAndTouch(nkey, this.rel(exptime));
+  }
+
+  touch(key: Uint8Array, exptime: number): Status {
+    const nkey = this.putKey(key);
+    return nkey < 0 ? Status.KEY_ENOENT : (this.x.itemTouch(nkey, this.rel(exptime)) as Status);
+  }
+
+  allocate(key: Uint8Array, nbytes: number, flags: number, exptime: number, operation: StoreOperation): ItemHandle {
+    const nkey = this.putKey(key);
+    if (nkey < 0) return -Status.EINVAL;
+    const item = this.x.itemAllocate(nkey, flags >>> 0, this.rel(exptime), nbytes, operation);
+    if (item > 0 && this.flagsOf(item) & ITEM_CHAINED) this.staged.set(item, new Uint8Array(nbytes));
+    return item;
+  }
+
+  itemValue(item: ItemHandle): Uint8Array {
+    const staged = this.staged.get(item);
+    if (staged !== undefined) return staged;
+    const at = item * 8;
+    return this.bytes.subarray(this.dataOffset(at), this.dataOffset(at) + this.view.getUint32(at + IT_NBYTES, true) - 2);
+  }
+
+  store(item: ItemHandle, operation: StoreOperation, cas: bigint): Status {
+    const staged = this.staged.get(item);
+    if (staged !== undefined) {
+      this.scatter(item, staged);
+      this.staged.delete(item);
+    }
+    this.setU64(IO_CAS_IN, cas);
+    this.tick();
+    return this.x.itemStoreOp(item, operation) as Status;
+  }
+
+  release(item: ItemHandle): void {
+    this.staged.delete(item);
+    this.x.itemRelease(item);
+  }
+
+  remove(key: Uint8Array, cas: bigint): Status {
+    const nkey = this.putKey(key);
+    if (nkey < 0) return Status.KEY_ENOENT;
+    this.setU64(IO_CAS_IN, cas);
+    return this.x.itemRemove(nkey) as Status;
+  }
+
+  arithmetic(key: Uint8Array, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    const nkey = this.putKey(key);
+    if (nkey < 0) return Status.KEY_ENOENT;
+    this.setU64(IO_DELTA, request.delta);
+    this.setU64(IO_INITIAL, request.initial);
+    this.setU64(IO_CAS_IN, request.cas);
+    const exptime = request.create ? this.rel(request.exptime) : 0;
+    const status = this.x.itemArithmetic(nkey, request.incr ? 1 : 0, request.create ? 1 : 0, exptime) as Status;
+    if (status === Status.SUCCESS) {
+      result.value = this.getU64(IO_VALUE);
+      result.cas = this.getU64(IO_CAS_OUT);
+    }
+    return status;
+  }
+
+  flush(exptime: number): Status {
+    this.tick();
+    this.x.itemFlushAll(exptime > 0 ? this.rel(exptime) : this.server.core.currentTime());
+    return Status.SUCCESS;
+  }
+
+  getItemInfo(item: ItemHandle, info: ItemInfo): void {
+    const at = item * 8;
+    const v = this.view;
+    const flags = v.getUint16(at + IT_FLAGS, true);
+    const keyAt = at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0);
+    const nkey = v.getUint8(at + IT_NKEY);
+    info.cas = flags & ITEM_CAS ? v.getBigUint64(at + IT_HEADER, true) : 0n;
+    info.exptime = v.getUint32(at + IT_EXPTIME, true);
+    info.time = v.getUint32(at + IT_TIME, true);
+    info.flags = flags & ITEM_CFLAGS ? v.getUint32(keyAt + nkey + 1, true) : 0;
+    info.clsid = v.getUint8(at + IT_CLSID);
+    info.fetched = (flags & ITEM_FETCHED) !== 0;
+    info.key = this.bytes.subarray(keyAt, keyAt + nkey);
+    info.value = flags & ITEM_CHAINED ? this.gather(item) : this.itemValue(item);
+  }
+
+  getStats(group: string, add: AddStat): Status {
+    this.tick();
+    return reportStats(group, this, add);
+  }
+
+  resetStats(): void {
+    this.x.statsResetAll();
+  }
+
+  /** Walks every structure in the module; throws (debug builds) on any inconsistency. */
+  selfCheck(): number {
+    return this.x.engineSelfCheck();
+  }
+
+  // ---- value bytes ----
+
+  private flagsOf(item: ItemHandle): number {
+    return this.view.getUint16(item * 8 + IT_FLAGS, true);
+  }
+
+  private dataOffset(at: number): number {
+    const flags = this.view.getUint16(at + IT_FLAGS, true);
+    const nkey = this.view.getUint8(at + IT_NKEY);
+    return at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0) + nkey + 1 + (flags & ITEM_CFLAGS ? 4 : 0);
+  }
+
+  /** Copies a chained item's value out of its chunks. */
+  private gather(item: ItemHandle): Uint8Array {
+    const length = this.view.getUint32(item * 8 + IT_NBYTES, true) - 2;
+    const out = new Uint8Array(length);
+    this.walkChunks(item, length, (at, offset, n) => out.set(this.bytes.subarray(at, at + n), offset));
+    return out;
+  }
+
+  private scatter(item: ItemHandle, value: Uint8Array): void {
+    this.walkChunks(item, value.length, (at, offset, n) => this.bytes.set(value.subarray(offset, offset + n), at));
+  }
+
+  private walkChunks(item: ItemHandle, length: number, visit: (at: number, offset: number, n: number) => void): void {
+    for (let offset = 0; offset < length; ) {
+      const at = this.x.itemSegment(item, offset);
+      const n = Math.min(this.x.itemSegmentLength(), length - offset);
+      visit(at, offset, n);
+      offset += n;
+    }
+  }
+
+  // ---- SlabStatsSource ----
+
+  largestClass(): number {
+    return this.x.engineFact(FACT_LARGEST);
+  }
+  chunkSize(cls: number): number {
+    return this.x.slabsClassInfo(cls, INFO_SIZE);
+  }
+  perslab(cls: number): number {
+    return this.x.slabsClassInfo(cls, INFO_PERSLAB);
+  }
+  pages(cls: number): number {
+    return this.x.slabsClassInfo(cls, INFO_PAGES);
+  }
+  freeChunks(cls: number): number {
+    return this.x.slabsClassInfo(cls, INFO_FREE);
+  }
+  segmentItems(cls: number, lru: number): number {
+    return this.x.slabsClassInfo(cls, INFO_SEG_ITEMS + lru);
+  }
+  segmentBytes(cls: number, lru: number): number {
+    return this.x.slabsClassInfo(cls, INFO_SEG_BYTES + lru);
+  }
+  segmentAge(cls: number, lru: number): number {
+    return this.x.slabsClassInfo(cls, INFO_SEG_AGE + lru);
+  }
+  classCounter(cls: number, name: ClassCounter): number {
+    return Number(this.x.statsClass(cls, CLASS_COUNTERS.indexOf(name)));
+  }
+  globalCounter(name: GlobalCounter): number {
+    return Number(this.x.statsGlobal(GLOBAL_COUNTERS.indexOf(name)));
+  }
+  pagesUsed(): number {
+    return this.x.engineFact(FACT_PAGES_USED);
+  }
+  hashPower(): number {
+    return this.x.engineFact(FACT_HASHPOWER);
+  }
+  hashBytes(): number {
+    return 2 ** this.hashPower() * 4;
+  }
+  hashExpanding(): boolean {
+    return this.x.engineFact(FACT_EXPANDING) !== 0;
+  }
+  sizes(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    const buckets = (this.settings.itemSizeMax >>> 5) + 2;
+    for (let b = 1; b < buckets; b++) {
+      const count = this.x.statsSizeBucket(b);
+      if (count > 0) out.push([b * 32, count]);
+    }
+    return out;
+  }
+}
+
+/** AssemblyScript's abort(): a failed assert in a debug build is a broken invariant. */
+function abort(memory: WebAssembly.Memory | undefined, msg: number, file: number, line: number, col: number): never {
+  const text = (ptr: number): string => {
+    if (memory === undefined || ptr === 0) return '';
+    const length = new Uint32Array(memory.buffer, ptr - 4, 1)[0]! >>> 1;
+    return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, length));
+  };
+  throw new Error(`wasm engine: ${text(msg)} at ${text(file)}:${line}:${col}`);
+}
