@@ -1,0 +1,332 @@
+// In-process engine benchmark: the wasm and ts engines against npm lru-cache on a 90/10 get/set
+// mix over 1M items (16-byte keys, 100-byte values), ops/s as the median of 3 runs, and memory
+// per item. Each subject runs in its own child process, so one's heap and JIT feedback do not
+// colour another's. Prints a table and writes bench/results/engine.md.
+// Run: npm run bench:engine (= npm run build && node --expose-gc --import tsx bench/engine.ts)
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LRUCache } from 'lru-cache';
+import { parseEngineConfig } from '../src/engine/config.ts';
+import { loadEngine, startEngine } from '../src/engine/loader.ts';
+import { Status, StoreOperation, statusName } from '../src/engine/status.ts';
+import { createItemInfo } from '../src/engine/types.ts';
+import type { EngineHandle, ItemHandle } from '../src/engine/types.ts';
+import { createServerApi } from '../src/server/log.ts';
+
+const ITEMS = 1_000_000;
+const OPS = 2_000_000;
+const RUNS = 3;
+const KEY_BYTES = 16;
+const VALUE_BYTES = 100;
+const SET_PERCENT = 10;
+/** 1M items of ntotal 175 land in the 192-byte class: 184 pages of 1 MiB; 256m leaves room. */
+const ENGINE_CONFIG = 'cache_size=256m;hashpower=20';
+const SUBJECTS = ['wasm', 'ts', 'lru-cache'] as const;
+type SubjectName = (typeof SUBJECTS)[number];
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MiB = 1024 * 1024;
+
+/** What a child reports. */
+interface Result {
+  subject: SubjectName;
+  skipped?: string;
+  preloadSeconds: number;
+  opsPerSecond: number[];
+  /** process.memoryUsage() deltas from before the subject existed to after the preload, in bytes. */
+  heapDelta: number;
+  externalDelta: number;
+  /** Engine stats after the preload (engines only). */
+  engineBytes?: number;
+  totalMalloced?: number;
+  currItems?: number;
+}
+
+/** The operations the timed loop calls; one implementation per child, so the calls stay monomorphic. */
+interface Subject {
+  set(i: number): void;
+  /** Returns the first value byte, so the read cannot be optimized away. */
+  get(i: number): number;
+  stats(): Promise<Partial<Result>>;
+}
+
+const gc = (): void => {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) throw new Error('run with node --expose-gc');
+  collect();
+  collect();
+};
+
+// ---- child: one subject
+
+async function child(name: SubjectName): Promise<Result> {
+  const empty: Result = { subject: name, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0 };
+  const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+  const keyBytes = new Uint8Array(ITEMS * KEY_BYTES);
+  const keys: Uint8Array[] = new Array<Uint8Array>(ITEMS);
+  const encoder = new TextEncoder();
+  for (let i = 0; i < ITEMS; i++) {
+    const key = keyBytes.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES);
+    encoder.encodeInto(keyText(i), key);
+    keys[i] = key;
+  }
+  const { order, isSet } = workload();
+
+  gc();
+  const before = process.memoryUsage();
+  let subject: Subject;
+  try {
+    subject = name === 'lru-cache' ? lruSubject(value) : await engineSubject(name, keys, value);
+  } catch (error) {
+    return { ...empty, skipped: error instanceof Error ? error.message : String(error) };
+  }
+
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < ITEMS; i++) subject.set(i);
+  const preloadSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  gc();
+  const after = process.memoryUsage();
+  const stats = await subject.stats();
+
+  const opsPerSecond: number[] = [];
+  let sink = 0;
+  for (let run = 0; run < RUNS; run++) {
+    start = process.hrtime.bigint();
+    for (let op = 0; op < OPS; op++) {
+      const i = order[op]!;
+      if (isSet[op] === 1) subject.set(i);
+      else sink += subject.get(i);
+    }
+    opsPerSecond.push(OPS / (Number(process.hrtime.bigint() - start) / 1e9));
+  }
+  if (sink === 0) throw new Error('every get missed: the preload did not store the items');
+  return {
+    ...empty,
+    ...stats,
+    preloadSeconds,
+    opsPerSecond,
+    heapDelta: after.heapUsed - before.heapUsed,
+    externalDelta: after.external - before.external,
+  };
+}
+
+/** 16 ASCII bytes: 'key:' and 12 digits. */
+function keyText(i: number): string {
+  return `key:${String(i).padStart(KEY_BYTES - 4, '0')}`;
+}
+
+/** Key indices uniform over the items and a set for SET_PERCENT of the ops, from a fixed seed. */
+function workload(): { order: Uint32Array; isSet: Uint8Array } {
+  const order = new Uint32Array(OPS);
+  const isSet = new Uint8Array(OPS);
+  let x = 0x9e3779b9;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+  for (let op = 0; op < OPS; op++) {
+    order[op] = next() % ITEMS;
+    isSet[op] = next() % 100 < SET_PERCENT ? 1 : 0;
+  }
+  return { order, isSet };
+}
+
+async function engineSubject(name: 'wasm' | 'ts', keys: Uint8Array[], value: Uint8Array): Promise<Subject> {
+  const path = join(root, 'src', 'engines', name, 'index.ts');
+  if (!existsSync(path)) throw new Error(`${path} does not exist yet`);
+  const loaded = await loadEngine(path, {});
+  const engine: EngineHandle = await startEngine(loaded, createServerApi(0), parseEngineConfig(ENGINE_CONFIG));
+  const info = createItemInfo();
+  const sync = (result: ItemHandle | Status | Promise<unknown>, what: string): number => {
+    if (typeof result !== 'number') throw new Error(`${what} returned a Promise: only synchronous engines are measured here`);
+    return result;
+  };
+  return {
+    set(i: number): void {
+      const item = sync(engine.allocate(keys[i]!, VALUE_BYTES, 0, 0, StoreOperation.SET), 'allocate');
+      if (item <= 0) throw new Error(`allocate: ${statusName(-item)}`);
+      engine.itemValue(item).set(value);
+      const status = sync(engine.store(item, StoreOperation.SET, 0n), 'store');
+      engine.release(item);
+      if (status !== Status.SUCCESS) throw new Error(`store: ${statusName(status)}`);
+    },
+    get(i: number): number {
+      const item = sync(engine.get(keys[i]!), 'get');
+      if (item <= 0) return 0;
+      engine.getItemInfo(item, info);
+      const first = info.value[0]!;
+      engine.release(item);
+      return first;
+    },
+    async stats(): Promise<Partial<Result>> {
+      const stats = new Map<string, string>();
+      for (const group of ['', 'slabs']) await engine.getStats(group, (key, v) => void stats.set(key, v));
+      const read = (key: string): number | undefined => (stats.has(key) ? Number(stats.get(key)) : undefined);
+      const result: Partial<Result> = {};
+      const engineBytes = read('bytes');
+      const totalMalloced = read('total_malloced');
+      const currItems = read('curr_items');
+      if (engineBytes !== undefined) result.engineBytes = engineBytes;
+      if (totalMalloced !== undefined) result.totalMalloced = totalMalloced;
+      if (currItems !== undefined) result.currItems = currItems;
+      return result;
+    },
+  };
+}
+
+/**
+ * lru-cache as a JS user holds bytes: string keys (built once, here, so they count as the
+ * cache's keys) and a Uint8Array of its own per value.
+ */
+function lruSubject(value: Uint8Array): Subject {
+  const keys: string[] = new Array<string>(ITEMS);
+  for (let i = 0; i < ITEMS; i++) keys[i] = keyText(i);
+  const cache = new LRUCache<string, Uint8Array>({ max: ITEMS });
+  return {
+    set(i: number): void {
+      cache.set(keys[i]!, value.slice());
+    },
+    get(i: number): number {
+      const found = cache.get(keys[i]!);
+      return found === undefined ? 0 : found[0]!;
+    },
+    async stats(): Promise<Partial<Result>> {
+      return { currItems: cache.size };
+    },
+  };
+}
+
+// ---- parent: run the children, report
+
+function runChild(name: SubjectName): Result {
+  const script = fileURLToPath(import.meta.url);
+  const run = spawnSync(process.execPath, [...process.execArgv, script, '--subject', name], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * MiB,
+  });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Result;
+  } catch {
+    const why = run.error?.message ?? `exit code ${run.status}${run.signal ? `, signal ${run.signal}` : ''}`;
+    return { subject: name, skipped: `child failed (${why})`, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0 };
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+interface Row {
+  result: Result;
+  ops: number;
+  /** (heapUsed + external) growth per item: everything the process holds for the cache. */
+  processPerItem: number;
+  /** wasm: the slab pages handed out (total_malloced) plus the JS heap's growth, per item. */
+  enginePerItem?: number;
+}
+
+function toRow(result: Result): Row {
+  const row: Row = {
+    result,
+    ops: median(result.opsPerSecond),
+    processPerItem: (result.heapDelta + result.externalDelta) / ITEMS,
+  };
+  // Only the wasm engine keeps its items outside the JS heap; for ts, total_malloced is a figure of
+  // the model, its real memory is the heap and external growth.
+  if (result.subject === 'wasm' && result.totalMalloced !== undefined) {
+    row.enginePerItem = (result.totalMalloced + result.heapDelta) / ITEMS;
+  }
+  return row;
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function report(rows: Row[], skipped: Result[]): string {
+  const lruVersion = (JSON.parse(readFileSync(join(root, 'node_modules', 'lru-cache', 'package.json'), 'utf8')) as { version: string }).version;
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  const lines: string[] = [];
+  lines.push('# Engine benchmark (in process)');
+  lines.push('');
+  lines.push(`- Date: ${new Date().toISOString()}`);
+  lines.push(`- Machine: ${cpu}, ${os.cpus().length} logical CPUs, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB, ${os.platform()} ${os.arch()}`);
+  lines.push(`- Node ${process.version}; lru-cache ${lruVersion}`);
+  lines.push(
+    `- Workload: ${fmt(ITEMS)} items preloaded (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), then ${fmt(OPS)} ops ` +
+      `(${100 - SET_PERCENT}% get, ${SET_PERCENT}% set, keys uniform), ${RUNS} runs; ops/s is the median. ` +
+      `Engine config '${ENGINE_CONFIG}'.`,
+  );
+  lines.push('');
+  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | heap+external per item | total_malloced + heap per item (wasm) | engine bytes per item |');
+  lines.push('|---|---:|---:|---|---:|---:|---:|');
+  for (const { result, ops, processPerItem, enginePerItem } of rows) {
+    const items = result.currItems ?? ITEMS;
+    lines.push(
+      `| ${result.subject} | ${fmt(ITEMS / result.preloadSeconds)} | ${fmt(ops)} | ${result.opsPerSecond.map((o) => fmt(o)).join(', ')} ` +
+        `| ${fmt(processPerItem, 1)} B | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
+        `| ${result.engineBytes === undefined ? '-' : `${fmt(result.engineBytes / items, 1)} B`} |`,
+    );
+  }
+  lines.push('');
+  const wasm = rows.find((r) => r.result.subject === 'wasm');
+  for (const other of ['ts', 'lru-cache'] as const) {
+    const row = rows.find((r) => r.result.subject === other);
+    if (wasm === undefined || row === undefined) continue;
+    lines.push(
+      `- wasm/${other}: ops/s ${fmt(wasm.ops / row.ops, 2)}x; heap+external per item ` +
+        `${fmt(wasm.processPerItem / row.processPerItem, 2)}x` +
+        (wasm.enginePerItem !== undefined
+          ? `; wasm's total_malloced + heap against ${other}'s heap+external ${fmt(wasm.enginePerItem / row.processPerItem, 2)}x`
+          : ''),
+    );
+  }
+  for (const result of skipped) lines.push(`- skipped ${result.subject}: ${result.skipped}`);
+  lines.push('');
+  lines.push('How to read it:');
+  lines.push('- heap+external per item is the growth of process.memoryUsage() heapUsed + external (after gc) from before');
+  lines.push('  the cache existed to after the preload, over the item count: all the process holds for the cache.');
+  lines.push('  WebAssembly memory counts as external, so the wasm figure includes its whole arena (reserved at');
+  lines.push('  initialize from cache_size), used or not. For lru-cache it includes the 1M key strings and the');
+  lines.push('  array the harness keeps them in (8 bytes per item).');
+  lines.push('- total_malloced + heap per item (wasm): the slab pages the engine handed out (stats slabs');
+  lines.push('  total_malloced) plus the JS heap growth: what the items use of the arena. Engine bytes per item is');
+  lines.push('  `stats` bytes (the sum of item sizes, ntotal) over curr_items.');
+  lines.push('- Engine gets read the value through getItemInfo and release the item, as the server will; lru-cache');
+  lines.push('  sets store a fresh 100-byte Uint8Array per set, as a JS user holding bytes would.');
+  return `${lines.join('\n')}\n`;
+}
+
+async function parent(): Promise<void> {
+  if ((globalThis as { gc?: unknown }).gc === undefined) throw new Error('run with node --expose-gc');
+  const results: Result[] = [];
+  for (const name of SUBJECTS) {
+    process.stderr.write(`bench: ${name}...\n`);
+    const result = runChild(name);
+    if (result.skipped !== undefined) process.stderr.write(`bench: skipped ${name}: ${result.skipped}\n`);
+    results.push(result);
+  }
+  const rows = results.filter((r) => r.skipped === undefined).map(toRow);
+  const markdown = report(rows, results.filter((r) => r.skipped !== undefined));
+  process.stdout.write(markdown);
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'engine.md'), markdown);
+  process.stderr.write('bench: wrote bench/results/engine.md\n');
+}
+
+const subjectAt = process.argv.indexOf('--subject');
+if (subjectAt >= 0) {
+  const name = process.argv[subjectAt + 1] as SubjectName;
+  if (!SUBJECTS.includes(name)) throw new Error(`unknown subject '${name}'`);
+  process.stdout.write(`${JSON.stringify(await child(name))}\n`);
+} else {
+  await parent();
+}
