@@ -357,6 +357,7 @@ export function itemStore(it: usize, op: i32, cas: u64): i32 {
     itemReplace(old, joined);
     itemDeref(old);
     storedCas = itCas(joined);
+    itSetCas(it, storedCas); // the caller reads the stored CAS from the item it holds
     itemDeref(joined);
     return SUCCESS;
   }

@@ -1,0 +1,310 @@
+// The `ts` engine: docs/engine-model.md in plain TypeScript, the reference the WASM engine is
+// compared with. This file owns the EngineHandle: the operations (cf. memcached's do_store_item,
+// do_add_delta, process_update_command) over the item store in items.ts.
+
+import type { ServerCore } from '../../engine/clock.ts';
+import { ConfigReader, readCacheSettings, type CacheSettings, type EngineConfig } from '../../engine/config.ts';
+import { reportStats } from '../../engine/stats.ts';
+import { Status, StoreOperation } from '../../engine/status.ts';
+import {
+  ENGINE_INTERFACE_VERSION,
+  type AddStat,
+  type ArithmeticRequest,
+  type ArithmeticResult,
+  type CreateInstance,
+  type EngineHandle,
+  type EngineInfo,
+  type GetServerApi,
+  type ItemHandle,
+  type ItemInfo,
+} from '../../engine/types.ts';
+import { applyDelta, decimalBytes, parseU64, writePadded } from './arith.ts';
+import { hashKeyOf, type Item } from './item.ts';
+import { Items } from './items.ts';
+import { statsSource } from './stats.ts';
+
+const INFO: EngineInfo = {
+  description: 'ts: in-memory slab and segmented LRU engine in TypeScript (memcached 1.6 model)',
+  features: ['lru', 'cas', 'slabs'],
+};
+
+export const createInstance: CreateInstance = (interfaceVersion, getServerApi) => {
+  if (interfaceVersion !== ENGINE_INTERFACE_VERSION) return Status.ENOTSUP;
+  return new TsEngine(getServerApi);
+};
+
+interface State {
+  readonly settings: CacheSettings;
+  readonly trackSizes: boolean;
+  readonly items: Items;
+  readonly core: ServerCore;
+}
+
+class TsEngine implements EngineHandle {
+  readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
+  private state: State | null = null;
+
+  constructor(private readonly getServerApi: GetServerApi) {}
+
+  getInfo(): EngineInfo {
+    return INFO;
+  }
+
+  initialize(config: EngineConfig): Status {
+    if (this.state !== null) throw new Error('ts engine: initialize called twice');
+    const api = this.getServerApi();
+    const reader = new ConfigReader(config);
+    const settings = readCacheSettings(reader);
+    const trackSizes = reader.boolean('track_sizes', false);
+    const errors = reader.errors();
+    if (errors.length > 0) {
+      for (const message of errors) api.log('warning', message);
+      return Status.EINVAL;
+    }
+    const items = new Items(settings, trackSizes);
+    for (const line of items.slabs.describe()) api.log('info', line);
+    this.state = { settings, trackSizes, items, core: api.core };
+    return Status.SUCCESS;
+  }
+
+  destroy(): void {
+    this.state?.items.clear();
+    this.state = null;
+  }
+
+  allocate(key: Uint8Array, nbytes: number, flags: number, exptime: number, operation: StoreOperation): ItemHandle {
+    const { items, core } = this.ready();
+    const now = core.currentTime();
+    const hashKey = hashKeyOf(key);
+    const item = items.alloc(key, hashKey, nbytes, flags >>> 0, core.realtime(exptime), now);
+    if (typeof item === 'number') {
+      if (item === Status.E2BIG) items.global.store_too_large += 1;
+      else items.global.store_no_memory += 1;
+      // process_update_command: a failed SET must not leave the old value readable.
+      if (operation === StoreOperation.SET) {
+        const old = items.lookup(hashKey, now);
+        if (old !== null) items.unlink(old);
+      }
+      return -item;
+    }
+    return item.handle;
+  }
+
+  itemValue(handle: ItemHandle): Uint8Array {
+    return this.ready().items.byHandle(handle).value;
+  }
+
+  store(handle: ItemHandle, operation: StoreOperation, cas: bigint): Status {
+    const { items, core } = this.ready();
+    const item = items.byHandle(handle);
+    if (item.stored) throw new Error(`ts engine: item ${handle} stored twice`);
+    item.stored = true;
+    const now = core.currentTime();
+    items.perClass[item.clsid]!.cmd_set += 1;
+    const old = items.lookup(item.hashKey, now);
+    switch (operation) {
+      case StoreOperation.ADD:
+        if (old !== null) {
+          items.touchTime(old, now);
+          return Status.NOT_STORED;
+        }
+        items.link(item, now);
+        return Status.SUCCESS;
+      case StoreOperation.SET:
+        if (old !== null) items.replace(old, item, now);
+        else items.link(item, now);
+        return Status.SUCCESS;
+      case StoreOperation.REPLACE:
+        if (old === null) return Status.NOT_STORED;
+        items.replace(old, item, now);
+        return Status.SUCCESS;
+      case StoreOperation.CAS:
+        if (old === null) {
+          items.global.cas_misses += 1;
+          return Status.KEY_ENOENT;
+        }
+        if (cas !== old.cas) {
+          items.perClass[old.clsid]!.cas_badval += 1;
+          return Status.KEY_EEXISTS;
+        }
+        items.perClass[old.clsid]!.cas_hits += 1;
+        items.replace(old, item, now);
+        return Status.SUCCESS;
+      case StoreOperation.APPEND:
+      case StoreOperation.PREPEND:
+        return this.concatenate(old, item, operation === StoreOperation.APPEND, cas, now);
+      default:
+        throw new Error(`ts engine: unknown store operation ${String(operation)}`);
+    }
+  }
+
+  /** APPEND/PREPEND: a new item with the old one's flags and exptime and both values. */
+  private concatenate(old: Item | null, item: Item, append: boolean, cas: bigint, now: number): Status {
+    const { items } = this.ready();
+    if (old === null) return Status.NOT_STORED;
+    if (cas !== 0n && cas !== old.cas) return Status.KEY_EEXISTS;
+    // As do_store_item, the operation holds the old item from before the allocation (the LRU
+    // tail skips it) and the new one from its allocation until both are swapped.
+    items.hold(old);
+    const joined = items.alloc(old.key, old.hashKey, old.value.length + item.value.length, old.flags, old.exptime, now);
+    if (typeof joined === 'number') {
+      items.drop(old);
+      return Status.NOT_STORED;
+    }
+    const [first, second] = append ? [old.value, item.value] : [item.value, old.value];
+    joined.value.set(first, 0);
+    joined.value.set(second, first.length);
+    items.replace(old, joined, now);
+    items.drop(old);
+    item.cas = joined.cas;
+    items.drop(joined);
+    return Status.SUCCESS;
+  }
+
+  release(handle: ItemHandle): void {
+    const { items } = this.ready();
+    items.drop(items.byHandle(handle));
+  }
+
+  get(key: Uint8Array): ItemHandle {
+    const { items, core } = this.ready();
+    const now = core.currentTime();
+    const item = items.lookup(hashKeyOf(key), now);
+    if (item === null) {
+      items.global.get_misses += 1;
+      return -Status.KEY_ENOENT;
+    }
+    items.countHit(item);
+    items.bump(item, now);
+    items.perClass[item.clsid]!.get_hits += 1;
+    items.hold(item);
+    return item.handle;
+  }
+
+  getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
+    const item = this.touchItem(key, exptime);
+    if (item === null) return -Status.KEY_ENOENT;
+    this.ready().items.hold(item);
+    return item.handle;
+  }
+
+  touch(key: Uint8Array, exptime: number): Status {
+    return this.touchItem(key, exptime) === null ? Status.KEY_ENOENT : Status.SUCCESS;
+  }
+
+  private touchItem(key: Uint8Array, exptime: number): Item | null {
+    const { items, core } = this.ready();
+    const now = core.currentTime();
+    const item = items.lookup(hashKeyOf(key), now);
+    if (item === null) {
+      items.global.touch_misses += 1;
+      return null;
+    }
+    items.bump(item, now);
+    item.exptime = core.realtime(exptime);
+    items.perClass[item.clsid]!.touch_hits += 1;
+    return item;
+  }
+
+  remove(key: Uint8Array, cas: bigint): Status {
+    const { items, core } = this.ready();
+    const item = items.lookup(hashKeyOf(key), core.currentTime());
+    if (item === null) {
+      items.global.delete_misses += 1;
+      return Status.KEY_ENOENT;
+    }
+    if (cas !== 0n && cas !== item.cas) return Status.KEY_EEXISTS;
+    items.perClass[item.clsid]!.delete_hits += 1;
+    items.unlink(item);
+    return Status.SUCCESS;
+  }
+
+  arithmetic(key: Uint8Array, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    const { items, core, settings } = this.ready();
+    const now = core.currentTime();
+    const hashKey = hashKeyOf(key);
+    const item = items.lookup(hashKey, now);
+    if (item === null) {
+      if (request.incr) items.global.incr_misses += 1;
+      else items.global.decr_misses += 1;
+      if (!request.create) return Status.KEY_ENOENT;
+      const digits = decimalBytes(request.initial);
+      const created = items.alloc(key, hashKey, digits.length, 0, core.realtime(request.exptime), now);
+      if (typeof created === 'number') return Status.ENOMEM;
+      created.value.set(digits);
+      items.link(created, now);
+      result.value = request.initial;
+      result.cas = created.cas;
+      items.drop(created);
+      return Status.SUCCESS;
+    }
+    if (item.value.length === 0 || item.ntotal > settings.slabChunkMax) return Status.EINVAL;
+    if (request.cas !== 0n && request.cas !== item.cas) return Status.KEY_EEXISTS;
+    const value = parseU64(item.value);
+    if (value === null) return Status.EINVAL;
+    const next = applyDelta(value, request.incr, request.delta);
+    const counters = items.perClass[item.clsid]!;
+    if (request.incr) counters.incr_hits += 1;
+    else counters.decr_hits += 1;
+    const digits = decimalBytes(next);
+    result.value = next;
+    // In place only when nobody holds the item (memcached: refcount == 2, the link and us).
+    if (digits.length <= item.value.length && item.refcount === 0) {
+      writePadded(item.value, digits);
+      item.cas = items.nextCas();
+      items.touchTime(item, now);
+      result.cas = item.cas;
+      return Status.SUCCESS;
+    }
+    items.hold(item);
+    const fresh = items.alloc(item.key, hashKey, digits.length, item.flags, item.exptime, now);
+    if (typeof fresh === 'number') {
+      items.drop(item);
+      return Status.ENOMEM;
+    }
+    fresh.value.set(digits);
+    items.replace(item, fresh, now);
+    items.drop(item);
+    result.cas = fresh.cas;
+    items.drop(fresh);
+    return Status.SUCCESS;
+  }
+
+  flush(exptime: number): Status {
+    const { items, core } = this.ready();
+    const now = core.currentTime();
+    items.flush(exptime > 0 ? core.realtime(exptime) : now, now);
+    return Status.SUCCESS;
+  }
+
+  getItemInfo(handle: ItemHandle, info: ItemInfo): void {
+    const item = this.ready().items.byHandle(handle);
+    info.cas = item.cas;
+    info.exptime = item.exptime;
+    info.time = item.time;
+    info.flags = item.flags;
+    info.clsid = item.clsid;
+    info.fetched = item.fetched;
+    info.key = item.key;
+    info.value = item.value;
+  }
+
+  getStats(group: string, add: AddStat): Status {
+    const { items, settings, trackSizes, core } = this.ready();
+    return reportStats(group, statsSource(items, settings, trackSizes, core.currentTime()), add);
+  }
+
+  resetStats(): void {
+    this.ready().items.resetCounters();
+  }
+
+  /** Consistency check for tests (the harness calls it when present). */
+  selfCheck(): void {
+    this.state?.items.selfCheck();
+  }
+
+  private ready(): State {
+    if (this.state === null) throw new Error('ts engine: used before initialize');
+    return this.state;
+  }
+}

@@ -1,0 +1,387 @@
+// Items in the cache: allocation with LRU reclaim and eviction, link and unlink, the hash table,
+// lazy expiry and flush, the hit bump and the LRU tail pull; cf. memcached items.c (do_item_alloc,
+// do_item_link, do_item_unlink, do_item_get, do_item_bump, lru_pull_tail) and assoc.c.
+// Everything runs inline at fixed points, as docs/engine-model.md lays down.
+
+import type { CacheSettings } from '../../engine/config.ts';
+import { Status } from '../../engine/status.ts';
+import { COLD_LRU, HOT_LRU, Item, WARM_LRU, itemNtotal, type LruSegment } from './item.ts';
+import { Lru } from './lru.ts';
+import { Slabs } from './slabs.ts';
+import {
+  createClassCounters,
+  createGlobalCounters,
+  sizeBucket,
+  type ClassCounters,
+  type GlobalCounters,
+} from './stats.ts';
+
+/** Attempts per chunk in do_item_alloc_pull. */
+const ALLOC_TRIES = 10;
+/** Items looked at per lru_pull_tail. */
+const PULL_TRIES = 5;
+/** Seconds within which a repeated access does not refresh it->time; cf. ITEM_UPDATE_INTERVAL. */
+const ITEM_UPDATE_INTERVAL = 60;
+/** Bytes of the link at the start of every chunk of a chained item but the first. */
+const CHUNK_LINK_SIZE = 8;
+
+export type AllocFailure = typeof Status.E2BIG | typeof Status.ENOMEM;
+
+/**
+ * How lru_pull_tail is driven: JUGGLE is the maintainer's step after a link (HOT and WARM keep
+ * their share of the class's bytes); FORCE moves HOT/WARM items on regardless of share (the
+ * allocator making room); EVICT also evicts from COLD.
+ */
+export const PullMode = { JUGGLE: 0, FORCE: 1, EVICT: 2 } as const;
+export type PullMode = (typeof PullMode)[keyof typeof PullMode];
+
+export class Items {
+  readonly slabs: Slabs;
+  readonly lru: Lru;
+  global: GlobalCounters = createGlobalCounters();
+  perClass: ClassCounters[];
+  readonly sizes: Map<number, number> | null;
+  currItems = 0;
+  bytes = 0;
+  hashPower: number;
+
+  private readonly table = new Map<string, Item>();
+  /** Every item that exists (linked, or held, or allocated and not yet stored), by handle. */
+  private readonly handles = new Map<number, Item>();
+  private nextHandle = 1;
+  private casCounter = 0n;
+  private oldestLive = 0;
+  private oldestCas = 0n;
+
+  constructor(
+    private readonly settings: CacheSettings,
+    trackSizes: boolean,
+  ) {
+    this.slabs = new Slabs(settings);
+    this.lru = new Lru(this.slabs.largest + 1);
+    this.perClass = createClassCounters(this.slabs.largest + 1);
+    this.sizes = trackSizes ? new Map() : null;
+    this.hashPower = settings.hashpower;
+  }
+
+  resetCounters(): void {
+    this.global = createGlobalCounters();
+    this.perClass = createClassCounters(this.slabs.largest + 1);
+  }
+
+  /** The item behind a handle a client holds (or was just given). */
+  byHandle(handle: number): Item {
+    const item = this.handles.get(handle);
+    if (item === undefined) throw new Error(`unknown item handle ${handle}`);
+    return item;
+  }
+
+  /** Takes a reference for a client or for the engine during one operation. */
+  hold(item: Item): void {
+    item.refcount += 1;
+  }
+
+  /** Gives back a reference; an unlinked item with none left returns its chunks. */
+  drop(item: Item): void {
+    if (item.refcount <= 0) throw new Error(`item ${item.handle} released more often than held`);
+    item.refcount -= 1;
+    if (item.refcount === 0 && !item.linked) this.free(item);
+  }
+
+  /**
+   * A new unlinked item of `nbytes` value bytes holding one reference for the caller (as
+   * memcached's do_item_alloc returns it), or E2BIG or ENOMEM. `exptime` is a rel time.
+   * Counts `outofmemory`, not the store_* stats (the caller's).
+   */
+  alloc(
+    key: Uint8Array,
+    hashKey: string,
+    nbytes: number,
+    flags: number,
+    exptime: number,
+    now: number,
+  ): Item | AllocFailure {
+    const { settings, slabs } = this;
+    const ntotal = itemNtotal(key.length, nbytes, flags, settings.useCas);
+    if (ntotal > settings.itemSizeMax) return Status.E2BIG;
+    let clsid: number;
+    let nchunks: number;
+    if (ntotal <= settings.slabChunkMax) {
+      clsid = slabs.clsidFor(ntotal);
+      nchunks = 1;
+    } else {
+      clsid = slabs.largest;
+      const rest = ntotal - settings.slabChunkMax;
+      nchunks = 1 + Math.ceil(rest / (settings.slabChunkMax - CHUNK_LINK_SIZE));
+    }
+    for (let taken = 0; taken < nchunks; taken++) {
+      if (!this.takeChunk(clsid, now)) {
+        this.perClass[clsid]!.outofmemory += 1;
+        slabs.give(clsid, taken);
+        return Status.ENOMEM;
+      }
+    }
+    const handle = this.nextHandle++;
+    const item = new Item(handle, key.slice(), hashKey, new Uint8Array(nbytes), flags, exptime, ntotal, clsid, nchunks);
+    item.refcount = 1;
+    this.handles.set(handle, item);
+    return item;
+  }
+
+  /**
+   * One chunk of a class: free list or new page, else make room from the tails (evict from COLD,
+   * else push HOT, else WARM, towards COLD for the next try), up to 10 times.
+   */
+  private takeChunk(clsid: number, now: number): boolean {
+    for (let i = 0; i < ALLOC_TRIES; i++) {
+      if (this.slabs.take(clsid)) return true;
+      if (this.pullTail(clsid, COLD_LRU, PullMode.EVICT, now) > 0) continue;
+      if (this.pullTail(clsid, HOT_LRU, PullMode.FORCE, now) > 0) continue;
+      this.pullTail(clsid, WARM_LRU, PullMode.FORCE, now);
+    }
+    return false;
+  }
+
+  private free(item: Item): void {
+    this.slabs.give(item.clsid, item.nchunks);
+    this.handles.delete(item.handle);
+  }
+
+  /** do_item_link: a new CAS, into the table at HOT head, then one step of LRU maintenance. */
+  link(item: Item, now: number): void {
+    if (item.linked) throw new Error(`item ${item.handle} linked twice`);
+    item.linked = true;
+    item.stored = true;
+    item.time = now;
+    item.cas = this.settings.useCas ? ++this.casCounter : 0n;
+    this.table.set(item.hashKey, item);
+    this.lru.linkHead(item, HOT_LRU);
+    this.currItems += 1;
+    this.global.total_items += 1;
+    this.bytes += item.ntotal;
+    this.countSize(item, 1);
+    // assoc_insert starts an expansion past 1.5 items per bucket.
+    while (this.currItems * 2 > 3 * 2 ** this.hashPower) this.hashPower += 1;
+    this.pullTail(item.clsid, HOT_LRU, PullMode.JUGGLE, now);
+    this.pullTail(item.clsid, WARM_LRU, PullMode.JUGGLE, now);
+  }
+
+  /** do_item_unlink: out of the table and its LRU; freed now unless someone holds it. */
+  unlink(item: Item): void {
+    if (!item.linked) return;
+    item.linked = false;
+    if (this.table.get(item.hashKey) === item) this.table.delete(item.hashKey);
+    this.lru.unlink(item);
+    this.currItems -= 1;
+    this.bytes -= item.ntotal;
+    this.countSize(item, -1);
+    if (item.refcount === 0) this.free(item);
+  }
+
+  /** item_replace: the old item out (if it is still linked), the new one in. */
+  replace(old: Item, item: Item, now: number): void {
+    this.unlink(old);
+    this.link(item, now);
+  }
+
+  /** A new CAS for an item changed in place. */
+  nextCas(): bigint {
+    return this.settings.useCas ? ++this.casCounter : 0n;
+  }
+
+  /** do_item_get without the bump: the live item under a key, applying flush and expiry. */
+  lookup(hashKey: string, now: number): Item | null {
+    const item = this.table.get(hashKey);
+    if (item === undefined) return null;
+    if (this.isFlushed(item, now)) {
+      this.unlink(item);
+      this.global.get_flushed += 1;
+      return null;
+    }
+    if (isExpired(item, now)) {
+      this.unlink(item);
+      this.global.get_expired += 1;
+      return null;
+    }
+    return item;
+  }
+
+  /** do_item_bump: two hits make an item ACTIVE; an ACTIVE hit in COLD moves it to WARM. */
+  bump(item: Item, now: number): void {
+    if (!item.active) {
+      if (!item.fetched) {
+        item.fetched = true;
+      } else {
+        item.active = true;
+        item.time = now;
+        if (item.segment === COLD_LRU) {
+          this.lru.move(item, WARM_LRU);
+          this.perClass[item.clsid]!.moves_to_warm += 1;
+        }
+      }
+    }
+  }
+
+  /** lru_hits: a get's hit, counted by the segment the item is in before the bump. */
+  countHit(item: Item): void {
+    const c = this.perClass[item.clsid]!;
+    if (item.segment === HOT_LRU) c.hits_to_hot += 1;
+    else if (item.segment === WARM_LRU) c.hits_to_warm += 1;
+    else if (item.segment === COLD_LRU) c.hits_to_cold += 1;
+  }
+
+  /** do_item_update: refresh the access time unless it was refreshed within the last minute. */
+  touchTime(item: Item, now: number): void {
+    if (item.time < (now - ITEM_UPDATE_INTERVAL) >>> 0) item.time = now;
+  }
+
+  /** Marks everything stored up to `oldest live` as gone (the model's flush rule). */
+  flush(newOldest: number, now: number): void {
+    if (this.settings.useCas) {
+      this.oldestLive = (newOldest - 1) >>> 0;
+      if (this.oldestLive <= now) this.oldestCas = ++this.casCounter;
+    } else {
+      this.oldestLive = newOldest;
+    }
+  }
+
+  isFlushed(item: Item, now: number): boolean {
+    const oldestLive = this.oldestLive;
+    if (oldestLive === 0 || oldestLive > now) return false;
+    return (
+      item.time <= oldestLive || (this.oldestCas !== 0n && item.cas !== 0n && item.cas < this.oldestCas)
+    );
+  }
+
+  /**
+   * lru_pull_tail: looks at up to 5 items from a segment's tail; reclaims expired and flushed
+   * ones, moves HOT/WARM items along, evicts from COLD in EVICT mode. Returns `removed`, which
+   * also counts the items moved out of HOT or WARM.
+   */
+  pullTail(clsid: number, segment: LruSegment, mode: PullMode, now: number): number {
+    const c = this.perClass[clsid]!;
+    let removed = 0;
+    let search = this.lru.tail(clsid, segment);
+    for (let tries = PULL_TRIES; tries > 0 && search !== null; tries--) {
+      const item: Item = search;
+      search = item.prev;
+      if (item.refcount > 0) {
+        c.lrutail_reflocked += 1;
+        continue;
+      }
+      if (isExpired(item, now) || this.isFlushed(item, now)) {
+        c.reclaimed += 1;
+        if (!item.fetched) c.expired_unfetched += 1;
+        this.unlink(item);
+        removed += 1;
+        continue;
+      }
+      if (segment !== COLD_LRU) {
+        if (item.active) {
+          item.active = false;
+          removed += 1;
+          if (segment === WARM_LRU) {
+            c.moves_within_lru += 1;
+            this.lru.move(item, WARM_LRU);
+            continue;
+          }
+          c.moves_to_warm += 1;
+          this.lru.move(item, WARM_LRU);
+          break;
+        }
+        if (this.lru.bytes(clsid, segment) > this.limit(clsid, segment, mode)) {
+          c.moves_to_cold += 1;
+          this.lru.move(item, COLD_LRU);
+          removed += 1;
+        }
+        break;
+      }
+      if (mode === PullMode.EVICT && this.settings.eviction) {
+        c.evicted += 1;
+        c.evicted_time = (now - item.time) >>> 0;
+        if (item.exptime !== 0) c.evicted_nonzero += 1;
+        if (!item.fetched) c.evicted_unfetched += 1;
+        if (item.active) c.evicted_active += 1;
+        this.unlink(item);
+        removed += 1;
+      }
+      break;
+    }
+    return removed;
+  }
+
+  /** The bytes a HOT or WARM segment may hold before its tail goes to COLD. */
+  private limit(clsid: number, segment: LruSegment, mode: PullMode): number {
+    if (mode !== PullMode.JUGGLE) return 0;
+    const pct = segment === HOT_LRU ? this.settings.hotLruPct : this.settings.warmLruPct;
+    // floor(class_bytes * pct / 100) in u64; the product stays far below 2^53.
+    return Math.floor((this.lru.classBytes(clsid) * pct) / 100);
+  }
+
+  /** Drops everything (destroy). */
+  clear(): void {
+    this.table.clear();
+    this.handles.clear();
+  }
+
+  /** Throws when the structures disagree with each other (tests call it after each case). */
+  selfCheck(): void {
+    const fail = (what: string): never => {
+      throw new Error(`ts engine selfCheck: ${what}`);
+    };
+    const chunks = new Array<number>(this.slabs.largest + 1).fill(0);
+    let linked = 0;
+    let bytes = 0;
+    for (const [handle, item] of this.handles) {
+      if (handle !== item.handle) fail(`handle ${handle} maps to item ${item.handle}`);
+      chunks[item.clsid]! += item.nchunks;
+      if (item.linked) {
+        linked += 1;
+        bytes += item.ntotal;
+        if (this.table.get(item.hashKey) !== item) fail(`linked item ${handle} not in the table`);
+      } else if (item.refcount <= 0) {
+        fail(`unlinked item ${handle} with no reference was not freed`);
+      }
+    }
+    if (linked !== this.table.size || linked !== this.currItems) {
+      fail(`linked ${linked}, table ${this.table.size}, curr_items ${this.currItems}`);
+    }
+    if (bytes !== this.bytes) fail(`bytes ${this.bytes}, items sum to ${bytes}`);
+    let pages = 0;
+    for (let id = 1; id <= this.slabs.largest; id++) {
+      const cls = this.slabs.classes[id]!;
+      pages += cls.pages;
+      if (cls.pages * cls.perslab - cls.free !== chunks[id]) {
+        fail(`class ${id}: ${cls.pages * cls.perslab - cls.free} chunks used, items hold ${chunks[id]}`);
+      }
+      for (const segment of [HOT_LRU, WARM_LRU, COLD_LRU] as const) {
+        let count = 0;
+        let size = 0;
+        let after: Item | null = null;
+        for (let at = this.lru.tail(id, segment); at !== null; at = at.prev) {
+          if (at.next !== after) fail(`class ${id} segment ${segment}: broken links at ${at.handle}`);
+          if (!at.linked || at.segment !== segment || at.clsid !== id) fail(`item ${at.handle} misplaced`);
+          count += 1;
+          size += at.ntotal;
+          after = at;
+        }
+        if (count !== this.lru.count(id, segment) || size !== this.lru.bytes(id, segment)) {
+          fail(`class ${id} segment ${segment}: counts disagree`);
+        }
+      }
+    }
+    if (pages !== this.slabs.pagesUsed || pages > this.slabs.pagesTotal) fail(`pages ${pages}`);
+  }
+
+  private countSize(item: Item, delta: number): void {
+    if (this.sizes === null) return;
+    const bucket = sizeBucket(item.ntotal);
+    const count = (this.sizes.get(bucket) ?? 0) + delta;
+    if (count === 0) this.sizes.delete(bucket);
+    else this.sizes.set(bucket, count);
+  }
+}
+
+function isExpired(item: Item, now: number): boolean {
+  return item.exptime !== 0 && item.exptime <= now;
+}

@@ -1,0 +1,1510 @@
+// The engine contract: one function that registers uvu suites checking an engine against the
+// interface (src/engine/types.ts) and the model (docs/engine-model.md), with exact expected values
+// derived from the model's rules or memcached's observed output, and a moved clock (no sleeps).
+import { suite } from 'uvu';
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createManualClock } from '../../src/engine/clock.ts';
+import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
+import { ENGINE_INTERFACE_VERSION, createItemInfo } from '../../src/engine/types.ts';
+import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
+import {
+  DEFAULT_SLAB_SETTINGS,
+  MIB,
+  closeAll,
+  createEngine,
+  latin1,
+  loadEngine,
+  modelChunks,
+  modelClassFor,
+  modelNtotal,
+  modelSlabClasses,
+  openEngine,
+  slabClassLine,
+} from './harness.ts';
+import type { ConfigInput, EngineHarness, EngineName, StatList } from './harness.ts';
+
+const { SET, ADD, REPLACE, APPEND, PREPEND, CAS } = StoreOperation;
+
+/** memcached 1.6.18 -vv with default settings (-f 1.25 -n 48): [chunk size, perslab]. */
+const GOLDEN_DEFAULT_CLASSES: Array<[number, number]> = [
+  [96, 10922], [120, 8738], [152, 6898], [192, 5461], [240, 4369], [304, 3449], [384, 2730],
+  [480, 2184], [600, 1747], [752, 1394], [944, 1110], [1184, 885], [1480, 708], [1856, 564],
+  [2320, 451], [2904, 361], [3632, 288], [4544, 230], [5680, 184], [7104, 147], [8880, 118],
+  [11104, 94], [13880, 75], [17352, 60], [21696, 48], [27120, 38], [33904, 30], [42384, 24],
+  [52984, 19], [66232, 15], [82792, 12], [103496, 10], [129376, 8], [161720, 6], [202152, 5],
+  [252696, 4], [315872, 3], [394840, 2], [524288, 2],
+];
+
+/** memcached 1.6.18 -vv -f 2 -n 32. */
+const GOLDEN_F2_N32_CLASSES: Array<[number, number]> = [
+  [80, 13107], [160, 6553], [320, 3276], [640, 1638], [1280, 819], [2560, 409], [5120, 204],
+  [10240, 102], [20480, 51], [40960, 25], [81920, 12], [163840, 6], [524288, 2],
+];
+
+/** The engine keys of `stats`, in the model's (memcached 1.6's) order. */
+const GENERAL_KEYS = [
+  'cmd_set', 'get_hits', 'get_misses', 'get_expired', 'get_flushed', 'delete_misses', 'delete_hits',
+  'incr_misses', 'incr_hits', 'decr_misses', 'decr_hits', 'cas_misses', 'cas_hits', 'cas_badval',
+  'touch_hits', 'touch_misses', 'store_too_large', 'store_no_memory', 'limit_maxbytes',
+  'hash_power_level', 'hash_bytes', 'hash_is_expanding', 'malloc_fails', 'bytes', 'curr_items',
+  'total_items', 'slab_global_page_pool', 'expired_unfetched', 'evicted_unfetched', 'evicted_active',
+  'evictions', 'reclaimed', 'crawler_reclaimed', 'crawler_items_checked', 'lrutail_reflocked',
+  'moves_to_cold', 'moves_to_warm', 'moves_within_lru', 'direct_reclaims', 'lru_bumps_dropped',
+];
+
+const SETTINGS_KEYS = [
+  'maxbytes', 'evictions', 'growth_factor', 'chunk_size', 'cas_enabled', 'item_size_max',
+  'hashpower_init', 'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct',
+  'warm_lru_pct', 'track_sizes',
+];
+
+/** `stats items` per class, as memcached 1.6 prints them with the segmented LRU (no temp LRU). */
+const ITEMS_KEYS = [
+  'number', 'number_hot', 'number_warm', 'number_cold', 'age_hot', 'age_warm', 'age', 'mem_requested',
+  'evicted', 'evicted_nonzero', 'evicted_time', 'outofmemory', 'tailrepairs', 'reclaimed',
+  'expired_unfetched', 'evicted_unfetched', 'evicted_active', 'crawler_reclaimed',
+  'crawler_items_checked', 'lrutail_reflocked', 'moves_to_cold', 'moves_to_warm', 'moves_within_lru',
+  'direct_reclaims', 'hits_to_hot', 'hits_to_warm', 'hits_to_cold', 'hits_to_temp',
+];
+
+/** `stats slabs` per class, then the two totals. */
+const SLABS_KEYS = [
+  'chunk_size', 'chunks_per_page', 'total_pages', 'total_chunks', 'used_chunks', 'free_chunks',
+  'free_chunks_end', 'get_hits', 'cmd_set', 'delete_hits', 'incr_hits', 'decr_hits', 'cas_hits',
+  'cas_badval', 'touch_hits',
+];
+
+/** Stats that resetStats leaves alone: state, not counters. */
+const GENERAL_STATE_KEYS = new Set(['limit_maxbytes', 'bytes', 'curr_items', 'slab_global_page_pool']);
+const ITEMS_STATE_KEYS = new Set(['number', 'number_hot', 'number_warm', 'number_cold', 'age_hot', 'age_warm', 'age', 'mem_requested']);
+const SLABS_STATE_KEYS = new Set(['chunk_size', 'chunks_per_page', 'total_pages', 'total_chunks', 'used_chunks', 'free_chunks', 'free_chunks_end']);
+
+const U64_MAX = (1n << 64n) - 1n;
+const THIRTY_DAYS = 60 * 60 * 24 * 30;
+const DEFAULT_CLASSES = modelSlabClasses();
+const LARGEST = DEFAULT_CLASSES[DEFAULT_CLASSES.length - 1]!;
+
+function isStatus(actual: number, expected: Status, what: string): void {
+  assert.is(statusName(actual), statusName(expected), what);
+}
+
+/** Checks the listed statistics of a group (as strings, as the engine reports them). */
+function expectStats(h: EngineHarness, group: string, expected: Record<string, string | number>, what: string): void {
+  const map = h.statMap(group);
+  const actual: Record<string, string | undefined> = {};
+  const want: Record<string, string> = {};
+  for (const [key, value] of Object.entries(expected)) {
+    actual[key] = map.get(key);
+    want[key] = String(value);
+  }
+  assert.equal(actual, want, what);
+}
+
+function keysOf(list: StatList): string[] {
+  return list.map(([key]) => key);
+}
+
+/** Deterministic bytes, so that a value read back can be compared byte for byte. */
+function pattern(nbytes: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(nbytes);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < nbytes; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  assert.is(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) assert.unreachable(`${what}: byte ${i} is ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+/** Key names of a fixed width, so that every item of a fill has the same ntotal. */
+function keyN(prefix: string, i: number, width = 5): string {
+  return `${prefix}${String(i).padStart(width, '0')}`;
+}
+
+/**
+ * Registers the contract's suites for engine `name` and returns a runner. `baseConfig` is applied
+ * under each test's own config (the wasm engine runs with wasm_build=debug).
+ */
+export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): { run(): void } {
+  const suites: Test[] = [];
+  const open = (config: ConfigInput = {}): Promise<EngineHarness> => openEngine(name, config, { baseConfig });
+
+  /** A suite whose every test ends with selfCheck() and destroy() on the engines it opened. */
+  function group(title: string): (testName: string, body: () => Promise<void> | void) => void {
+    const s = suite(`${name}: ${title}`);
+    suites.push(s);
+    return (testName, body) => {
+      s(testName, async () => {
+        try {
+          await body();
+        } catch (error) {
+          closeAll(false);
+          throw error;
+        }
+        closeAll(true);
+      });
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('lifecycle and config');
+
+    t('createInstance speaks interface version 1 and answers ENOTSUP to any other', async () => {
+      const createInstance = await loadEngine(name);
+      const api: ServerApi = { core: createManualClock(), log: () => undefined };
+      for (const version of [0, ENGINE_INTERFACE_VERSION + 1, 99]) {
+        const result = createInstance(version, () => api);
+        assert.is(typeof result === 'number' ? statusName(result) : 'a handle', 'ENOTSUP', `createInstance(${version})`);
+      }
+      const handle = createInstance(ENGINE_INTERFACE_VERSION, () => api);
+      assert.is(typeof handle, 'object', 'createInstance(1) gives a handle');
+      const engine = handle as EngineHandle;
+      assert.is(engine.interfaceVersion, ENGINE_INTERFACE_VERSION);
+      const info = engine.getInfo();
+      assert.type(info.description, 'string');
+      assert.ok(Array.isArray(info.features), 'getInfo().features is an array');
+    });
+
+    t('initialize accepts every documented key', async () => {
+      const h = await open({
+        cache_size: '64m', eviction: 'true', factor: '1.25', chunk_size: '48', item_size_max: '1m',
+        slab_page_size: '1m', slab_chunk_max: '512k', use_cas: 'true', hashpower: '16',
+        hot_lru_pct: '20', warm_lru_pct: '40', track_sizes: 'false',
+      });
+      isStatus(h.set('k', 'v'), Status.SUCCESS, 'set after initialize');
+    });
+
+    t('an unknown config key fails initialize with EINVAL and a log line naming it', async () => {
+      const h = await createEngine(name, { baseConfig });
+      isStatus(h.initialize({ no_such_key: '1' }), Status.EINVAL, 'initialize(no_such_key=1)');
+      assert.ok(
+        h.logs.some((line) => line.message.includes('no_such_key')),
+        `a log line names the key; log: ${JSON.stringify(h.logs)}`,
+      );
+    });
+
+    t('a malformed or out-of-range value fails initialize with EINVAL and a log line naming it', async () => {
+      const cases: Array<[Record<string, string>, string]> = [
+        [{ cache_size: 'lots' }, 'cache_size'],
+        [{ factor: '0.5' }, 'factor'],
+        [{ use_cas: 'maybe' }, 'use_cas'],
+        [{ hot_lru_pct: '90' }, 'hot_lru_pct'],
+        [{ cache_size: '1m', item_size_max: '1m' }, 'item_size_max'],
+      ];
+      for (const [config, key] of cases) {
+        const h = await createEngine(name, { baseConfig });
+        isStatus(h.initialize(config), Status.EINVAL, `initialize(${JSON.stringify(config)})`);
+        assert.ok(
+          h.logs.some((line) => line.message.includes(key)),
+          `a log line names ${key}; log: ${JSON.stringify(h.logs)}`,
+        );
+      }
+    });
+
+    t('engine calls answer synchronously (never a Promise)', async () => {
+      // Every harness call asserts this; here each operation is called once on purpose.
+      const h = await open();
+      h.set('a', '1');
+      h.get('a');
+      h.gat('a', 0);
+      h.touch('a', 0);
+      h.incr('a', 1);
+      h.remove('a');
+      h.flush(0);
+      h.stats('');
+      h.destroy();
+      closeAll(false);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('slab classes');
+    const slabLines = (h: EngineHarness): string[] =>
+      h.logs.filter((line) => line.level === 'info' && line.message.startsWith('slab class')).map((line) => line.message);
+    const goldenLines = (golden: Array<[number, number]>): string[] =>
+      golden.map(([size, perslab], i) => slabClassLine({ id: i + 1, size, perslab }));
+
+    t("the model's class table agrees with memcached's", () => {
+      assert.equal(DEFAULT_CLASSES.map((c) => [c.size, c.perslab]), GOLDEN_DEFAULT_CLASSES);
+      const f2 = modelSlabClasses({ ...DEFAULT_SLAB_SETTINGS, factor: 2, chunkSize: 32 });
+      assert.equal(f2.map((c) => [c.size, c.perslab]), GOLDEN_F2_N32_CLASSES);
+      assert.is(slabClassLine({ id: 1, size: 96, perslab: 10922 }), 'slab class   1: chunk size        96 perslab   10922');
+    });
+
+    t('initialize logs the default table as memcached -vv does (39 classes)', async () => {
+      const h = await open();
+      assert.equal(slabLines(h), goldenLines(GOLDEN_DEFAULT_CLASSES));
+    });
+
+    t('-f 2 -n 32 gives 13 classes: 80 160 ... 163840 524288', async () => {
+      const h = await open({ factor: '2', chunk_size: '32' });
+      assert.equal(slabLines(h), goldenLines(GOLDEN_F2_N32_CLASSES));
+    });
+
+    t('slab_page_size and slab_chunk_max shape the table as slabs_init does', async () => {
+      const h = await open({ factor: '1.5', slab_page_size: '256k', slab_chunk_max: '64k', item_size_max: '128k' });
+      const classes = modelSlabClasses({ factor: 1.5, chunkSize: 48, slabPageSize: 256 * 1024, slabChunkMax: 64 * 1024 });
+      assert.equal(slabLines(h), classes.map(slabClassLine));
+    });
+
+    t('stats slabs reports chunk_size and chunks_per_page of the table', async () => {
+      const h = await open({ factor: '2', chunk_size: '32' });
+      h.set('a', 'x'.repeat(100)); // ntotal 160: class 2
+      expectStats(h, 'slabs', { '2:chunk_size': 160, '2:chunks_per_page': 6553, '2:total_pages': 1 }, 'class 2');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('item size');
+    const clsidOf = (h: EngineHarness, key: string, nbytes: number, flags = 0): number => {
+      const item = h.allocate(key, nbytes, flags);
+      assert.ok(item > 0, `allocate(${key.length}-byte key, nbytes ${nbytes}, flags ${flags}) = ${statusName(-item)}`);
+      const clsid = h.view(item).clsid;
+      h.release(item);
+      return clsid;
+    };
+
+    t('ntotal picks the smallest class that fits, at every class boundary', async () => {
+      const h = await open();
+      const base = modelNtotal(1, 0, 0); // 60
+      for (const cls of DEFAULT_CLASSES) {
+        const fits = cls.size - base;
+        assert.is(clsidOf(h, 'k', fits), cls.id, `ntotal ${cls.size} is class ${cls.id}`);
+        assert.is(clsidOf(h, 'k', fits + 1), Math.min(cls.id + 1, LARGEST.id), `ntotal ${cls.size + 1}`);
+      }
+    });
+
+    t('flags add 4 bytes, the key its length + 1, CAS 8', async () => {
+      const h = await open();
+      for (const cls of DEFAULT_CLASSES.slice(0, 12)) {
+        const withFlags = cls.size - modelNtotal(1, 0, 1);
+        assert.is(clsidOf(h, 'k', withFlags, 0xdeadbeef), cls.id, `flags: ntotal ${cls.size}`);
+        assert.is(clsidOf(h, 'k', withFlags + 1, 0xdeadbeef), cls.id + 1, `flags: ntotal ${cls.size + 1}`);
+        const key = 'k'.repeat(250);
+        const longKey = cls.size - modelNtotal(250, 0, 0);
+        if (longKey >= 0) {
+          assert.is(clsidOf(h, key, longKey), cls.id, `250-byte key: ntotal ${cls.size}`);
+          assert.is(clsidOf(h, key, longKey + 1), cls.id + 1, `250-byte key: ntotal ${cls.size + 1}`);
+        }
+      }
+      const noCas = await open({ use_cas: 'false' });
+      for (const cls of DEFAULT_CLASSES.slice(0, 12)) {
+        const fits = cls.size - modelNtotal(1, 0, 0, false);
+        assert.is(clsidOf(noCas, 'k', fits), cls.id, `use_cas=false: ntotal ${cls.size}`);
+        assert.is(clsidOf(noCas, 'k', fits + 1), cls.id + 1, `use_cas=false: ntotal ${cls.size + 1}`);
+      }
+    });
+
+    t('a stored item reads back its class through get', async () => {
+      const h = await open();
+      const value = 'v'.repeat(DEFAULT_CLASSES[4]!.size - modelNtotal(3, 0, 7)); // exactly class 5
+      isStatus(h.set('abc', value, { flags: 7 }), Status.SUCCESS, 'set');
+      const got = h.get('abc');
+      assert.is(got?.clsid, 5);
+      assert.is(got?.value, value);
+    });
+
+    t('E2BIG exactly when ntotal > item_size_max; store_too_large counts it', async () => {
+      const h = await open();
+      const max = MIB - modelNtotal(1, 0, 0); // 1048516
+      assert.is(max, 1048516);
+      const big = pattern(max, 7);
+      isStatus(h.set('k', big), Status.SUCCESS, `set of nbytes ${max}`);
+      const got = h.get('k');
+      sameBytes(got?.bytes ?? new Uint8Array(0), big, 'largest item');
+      assert.is(got?.clsid, LARGEST.id, 'a chained item is in the largest class');
+      isStatus(-h.allocate('x', max + 1), Status.E2BIG, `allocate of nbytes ${max + 1}`);
+      const maxFlags = MIB - modelNtotal(1, 0, 1);
+      const item = h.allocate('f', maxFlags, 1);
+      assert.ok(item > 0, `allocate with flags, nbytes ${maxFlags}`);
+      h.release(item);
+      isStatus(-h.allocate('f', maxFlags + 1, 1), Status.E2BIG, `allocate with flags, nbytes ${maxFlags + 1}`);
+      const longKey = 'L'.repeat(250);
+      const maxLong = MIB - modelNtotal(250, 0, 0);
+      const item2 = h.allocate(longKey, maxLong);
+      assert.ok(item2 > 0, `allocate with a 250-byte key, nbytes ${maxLong}`);
+      h.release(item2);
+      isStatus(-h.allocate(longKey, maxLong + 1), Status.E2BIG, 'allocate with a 250-byte key, one more');
+      expectStats(h, '', { store_too_large: 3, store_no_memory: 0, curr_items: 1 }, 'stats');
+    });
+
+    t('use_cas=false: no CAS bytes in ntotal, CAS reads 0', async () => {
+      const h = await open({ use_cas: 'false' });
+      const max = MIB - modelNtotal(1, 0, 0, false); // 1048524
+      const item = h.allocate('k', max);
+      assert.ok(item > 0, `allocate nbytes ${max}`);
+      h.release(item);
+      isStatus(-h.allocate('k', max + 1), Status.E2BIG, `allocate nbytes ${max + 1}`);
+      const stored = h.store('k', 'v');
+      isStatus(stored.status, Status.SUCCESS, 'set');
+      assert.is(stored.cas, 0n, 'CAS of the stored item');
+      assert.is(h.get('k')?.cas, 0n, 'CAS through get');
+    });
+
+    t('item_size_max sets the E2BIG limit', async () => {
+      const h = await open({ item_size_max: '256k' });
+      const max = 256 * 1024 - modelNtotal(1, 0, 0);
+      isStatus(h.set('k', pattern(max)), Status.SUCCESS, `nbytes ${max}`);
+      isStatus(h.set('k', pattern(max + 1)), Status.E2BIG, `nbytes ${max + 1}`);
+      assert.is(h.stat('store_too_large'), 1);
+    });
+
+    t('a chained item takes 1 + ceil((ntotal - chunk_max) / (chunk_max - 8)) chunks of the largest class', async () => {
+      const h = await open();
+      const a = pattern(600_000, 3);
+      const ntotalA = modelNtotal(1, a.length, 0);
+      assert.is(modelChunks(ntotalA, LARGEST.size), 2);
+      isStatus(h.set('a', a), Status.SUCCESS, 'set a');
+      const got = h.get('a');
+      sameBytes(got?.bytes ?? new Uint8Array(0), a, 'chained value');
+      assert.is(got?.clsid, LARGEST.id);
+      expectStats(h, 'slabs', { [`${LARGEST.id}:used_chunks`]: 2, [`${LARGEST.id}:total_pages`]: 1 }, 'after a');
+      expectStats(h, 'items', { [`items:${LARGEST.id}:number`]: 1, [`items:${LARGEST.id}:mem_requested`]: ntotalA }, 'after a');
+      const b = pattern(MIB - modelNtotal(1, 0, 0), 4);
+      const ntotalB = modelNtotal(1, b.length, 0);
+      assert.is(modelChunks(ntotalB, LARGEST.size), 3);
+      isStatus(h.set('b', b), Status.SUCCESS, 'set b');
+      expectStats(h, 'slabs', { [`${LARGEST.id}:used_chunks`]: 5, [`${LARGEST.id}:total_pages`]: 3 }, 'after b');
+      expectStats(h, '', { bytes: ntotalA + ntotalB, curr_items: 2 }, 'after b');
+      isStatus(h.remove('a'), Status.SUCCESS, 'remove a');
+      expectStats(h, 'slabs', { [`${LARGEST.id}:used_chunks`]: 3, [`${LARGEST.id}:free_chunks`]: 3 }, 'after remove a');
+      sameBytes(h.get('b')?.bytes ?? new Uint8Array(0), b, 'b after a was removed');
+    });
+
+    t('E2BIG on SET unlinks the live item under the key; on ADD it does not', async () => {
+      const h = await open();
+      h.set('s', 'old');
+      h.set('a', 'old');
+      isStatus(-h.allocate('s', 2 * MIB, 0, 0, SET), Status.E2BIG, 'allocate SET');
+      assert.is(h.get('s'), undefined, 'the old value under a SET that failed is gone');
+      isStatus(-h.allocate('a', 2 * MIB, 0, 0, ADD), Status.E2BIG, 'allocate ADD');
+      assert.is(h.get('a')?.value, 'old', 'ADD leaves the old value');
+      expectStats(h, '', { store_too_large: 2, delete_hits: 0, curr_items: 1 }, 'stats');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('store modes and CAS');
+
+    t('set stores value, flags and exptime; the first CAS is 1 and each link takes the next', async () => {
+      const h = await open();
+      const a = h.store('a', 'hello');
+      isStatus(a.status, Status.SUCCESS, 'set a');
+      assert.is(a.cas, 1n, 'first CAS');
+      const got = h.get('a');
+      assert.equal(
+        got && { value: got.value, flags: got.flags, cas: got.cas, exptime: got.exptime, key: got.key },
+        { value: 'hello', flags: 0, cas: 1n, exptime: 0, key: 'a' },
+      );
+      assert.is(h.store('b', '', { flags: 0xffffffff }).cas, 2n);
+      const b = h.get('b');
+      assert.is(b?.flags, 0xffffffff, 'u32 flags');
+      assert.is(b?.value, '', 'empty value');
+      assert.is(h.store('a', 'x').cas, 3n);
+      assert.is(h.get('a')?.value, 'x');
+      expectStats(h, '', { curr_items: 2, total_items: 3, cmd_set: 3 }, 'stats');
+    });
+
+    t('add stores only when the key is missing; a failed add takes no CAS', async () => {
+      const h = await open();
+      const first = h.store('a', 'v1', { op: ADD });
+      isStatus(first.status, Status.SUCCESS, 'add on a miss');
+      assert.is(first.cas, 1n);
+      isStatus(h.set('a', 'v2', { op: ADD }), Status.NOT_STORED, 'add on a live key');
+      const got = h.get('a');
+      assert.is(got?.value, 'v1');
+      assert.is(got?.cas, 1n);
+      assert.is(h.store('b', 'x').cas, 2n, 'the next CAS after a failed add');
+    });
+
+    t('add on a live key refreshes its time when it is older than 60 s', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.advance(60);
+      // The only item stays in HOT (it was held by the store that linked it): age_hot is now - time.
+      isStatus(h.set('a', 'w', { op: ADD }), Status.NOT_STORED, 'add');
+      assert.is(h.classStat('items', 1, 'age_hot'), 60, 'time < now - 60 is false at 60 s: unchanged');
+      h.advance(1);
+      isStatus(h.set('a', 'w', { op: ADD }), Status.NOT_STORED, 'add');
+      assert.is(h.classStat('items', 1, 'age_hot'), 0, 'time refreshed at 61 s');
+    });
+
+    t('replace stores only when the key is live', async () => {
+      const h = await open();
+      isStatus(h.set('a', 'v', { op: REPLACE }), Status.NOT_STORED, 'replace on a miss');
+      assert.is(h.get('a'), undefined);
+      assert.is(h.stat('curr_items'), 0);
+      h.set('a', 'v', { flags: 1 });
+      const r = h.store('a', 'w', { op: REPLACE, flags: 2, exptime: 100 });
+      isStatus(r.status, Status.SUCCESS, 'replace on a live key');
+      assert.is(r.cas, 2n);
+      const got = h.get('a');
+      assert.equal(got && [got.value, got.flags, got.exptime], ['w', 2, h.clock.realtime(100)]);
+    });
+
+    t('append and prepend: NOT_STORED on a miss; the old flags and exptime stay; a new CAS', async () => {
+      const h = await open();
+      isStatus(h.set('a', 'x', { op: APPEND }), Status.NOT_STORED, 'append on a miss');
+      isStatus(h.set('a', 'x', { op: PREPEND }), Status.NOT_STORED, 'prepend on a miss');
+      assert.is(h.stat('curr_items'), 0);
+      h.set('a', 'mid', { flags: 7, exptime: 100 });
+      const exptime = h.clock.realtime(100);
+      h.advance(5);
+      const app = h.store('a', '>>', { op: APPEND, flags: 9, exptime: 0 });
+      isStatus(app.status, Status.SUCCESS, 'append');
+      assert.is(app.cas, 2n);
+      const pre = h.store('a', '<<', { op: PREPEND, flags: 11, exptime: 5 });
+      isStatus(pre.status, Status.SUCCESS, 'prepend');
+      assert.is(pre.cas, 3n);
+      const got = h.get('a');
+      assert.equal(got && [got.value, got.flags, got.exptime, got.cas], ['<<mid>>', 7, exptime, 3n]);
+      assert.is(got?.clsid, modelClassFor(DEFAULT_CLASSES, modelNtotal(1, 7, 7)).id);
+      expectStats(h, '', { curr_items: 1, bytes: modelNtotal(1, 7, 7) }, 'stats');
+    });
+
+    t('append and prepend with a CAS: KEY_EEXISTS on a mismatch, stored on a match', async () => {
+      const h = await open();
+      const cas = h.store('a', 'b').cas;
+      isStatus(h.set('a', 'c', { op: APPEND, cas: cas + 1n }), Status.KEY_EEXISTS, 'append, wrong CAS');
+      isStatus(h.set('a', 'a', { op: PREPEND, cas: cas + 1n }), Status.KEY_EEXISTS, 'prepend, wrong CAS');
+      assert.is(h.get('a')?.value, 'b');
+      const app = h.store('a', 'c', { op: APPEND, cas });
+      isStatus(app.status, Status.SUCCESS, 'append, right CAS');
+      isStatus(h.set('a', 'a', { op: PREPEND, cas: app.cas }), Status.SUCCESS, 'prepend, right CAS');
+      assert.is(h.get('a')?.value, 'abc');
+    });
+
+    t('append past item_size_max answers NOT_STORED and keeps the old value', async () => {
+      const h = await open();
+      const max = MIB - modelNtotal(1, 0, 0);
+      const old = pattern(max - 10, 9);
+      h.set('a', old);
+      isStatus(h.set('a', 'y'.repeat(11), { op: APPEND }), Status.NOT_STORED, 'append to ntotal max + 1');
+      isStatus(h.set('a', 'y'.repeat(11), { op: PREPEND }), Status.NOT_STORED, 'prepend to ntotal max + 1');
+      sameBytes(h.get('a')?.bytes ?? new Uint8Array(0), old, 'old value');
+      isStatus(h.set('a', 'y'.repeat(10), { op: APPEND }), Status.SUCCESS, 'append to ntotal max');
+      assert.is(h.get('a')?.bytes.length, max);
+    });
+
+    t('cas: KEY_ENOENT on a miss, KEY_EEXISTS on a mismatch, stored on a match; stats by class', async () => {
+      const h = await open();
+      isStatus(h.set('a', 'x', { op: CAS, cas: 1n }), Status.KEY_ENOENT, 'cas on a miss');
+      assert.is(h.stat('cas_misses'), 1);
+      assert.is(h.stat('curr_items'), 0);
+      const first = h.store('a', 'v');
+      assert.is(first.cas, 1n);
+      isStatus(h.set('a', 'x', { op: CAS, cas: 2n }), Status.KEY_EEXISTS, 'cas with a wrong value');
+      isStatus(h.set('a', 'x', { op: CAS, cas: 0n }), Status.KEY_EEXISTS, 'cas with 0');
+      assert.is(h.get('a')?.value, 'v');
+      const ok = h.store('a', 'y', { op: CAS, cas: 1n, flags: 4 });
+      isStatus(ok.status, Status.SUCCESS, 'cas with the right value');
+      assert.is(ok.cas, 2n, 'failed cas stores take no CAS');
+      isStatus(h.set('a', 'z', { op: CAS, cas: 1n }), Status.KEY_EEXISTS, 'cas with the old value');
+      const got = h.get('a');
+      assert.equal(got && [got.value, got.flags, got.cas], ['y', 4, 2n]);
+      expectStats(h, '', { cas_misses: 1, cas_hits: 1, cas_badval: 3 }, 'stats');
+      expectStats(h, 'slabs', { '1:cas_hits': 1, '1:cas_badval': 3 }, 'stats slabs');
+    });
+
+    t('cmd_set counts every store, stored or not, in the class of the new item', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.set('a', 'v', { op: ADD });
+      h.set('b', 'v', { op: REPLACE });
+      h.set('c', 'v', { op: CAS, cas: 5n });
+      h.set('a', 'w', { op: APPEND });
+      h.set('d', 'x'.repeat(200)); // ntotal 260: class 6 (304)
+      expectStats(h, '', { cmd_set: 6 }, 'stats');
+      expectStats(h, 'slabs', { '1:cmd_set': 5, '6:cmd_set': 1 }, 'stats slabs');
+    });
+
+    t('CAS grows on every mutation (in-place incr too), never on get, touch, gat or a failed store', async () => {
+      const h = await open();
+      const cas = (key: string): bigint | undefined => h.get(key)?.cas;
+      assert.is(h.store('a', '10').cas, 1n);
+      h.get('a');
+      h.touch('a', 100);
+      h.gat('a', 0);
+      assert.is(cas('a'), 1n, 'after get, touch, gat');
+      const inc = h.incr('a', 5); // "15": in place
+      assert.equal([statusName(inc.status), inc.value, inc.cas], ['SUCCESS', 15n, 2n]);
+      assert.is(cas('a'), 2n);
+      assert.is(h.decr('a', 6).cas, 3n); // "9 " in place
+      assert.is(h.incr('a', 91).cas, 4n); // "100": a new item
+      assert.is(cas('a'), 4n);
+      isStatus(h.set('a', 'x', { op: ADD }), Status.NOT_STORED, 'add');
+      isStatus(h.set('b', 'x', { op: REPLACE }), Status.NOT_STORED, 'replace');
+      assert.is(h.store('b', 'x').cas, 5n);
+      assert.is(h.store('b', 'y', { op: APPEND }).cas, 6n);
+      assert.is(h.store('b', 'w', { op: PREPEND }).cas, 7n);
+      assert.is(h.store('b', 'z', { op: REPLACE }).cas, 8n);
+      assert.is(h.store('b', 'q', { op: CAS, cas: 8n }).cas, 9n);
+      isStatus(h.remove('b'), Status.SUCCESS, 'remove');
+      assert.is(h.store('b', 'x').cas, 10n);
+    });
+
+    t('store publishes the new CAS through getItemInfo until release', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const item = h.allocate('a', 3, 5, 0, SET);
+      h.engine.itemValue(item).set([1, 2, 3]);
+      isStatus(h.sync(h.engine.store(item, SET, 0n), 'store'), Status.SUCCESS, 'store');
+      const info = createItemInfo();
+      h.engine.getItemInfo(item, info);
+      assert.equal([info.cas, info.flags, latin1(info.key), [...info.value]], [2n, 5, 'a', [1, 2, 3]]);
+      h.release(item);
+      assert.equal([...(h.get('a')?.bytes ?? [])], [1, 2, 3]);
+    });
+
+    t('an allocated item released without store is never linked and frees its chunk', async () => {
+      const h = await open();
+      const item = h.allocate('a', 10);
+      h.engine.itemValue(item).fill(65);
+      h.release(item);
+      assert.is(h.get('a'), undefined);
+      expectStats(h, '', { curr_items: 0, bytes: 0, total_items: 0 }, 'stats');
+      expectStats(h, 'slabs', { '1:total_pages': 1, '1:used_chunks': 0 }, 'stats slabs');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('remove');
+
+    t('remove: KEY_ENOENT on a miss, KEY_EEXISTS on a CAS mismatch (no stats), else gone', async () => {
+      const h = await open();
+      isStatus(h.remove('a'), Status.KEY_ENOENT, 'remove on a miss');
+      expectStats(h, '', { delete_misses: 1, delete_hits: 0 }, 'after a miss');
+      const cas = h.store('a', 'v').cas;
+      isStatus(h.remove('a', cas + 1n), Status.KEY_EEXISTS, 'remove with a wrong CAS');
+      expectStats(h, '', { delete_misses: 1, delete_hits: 0, curr_items: 1 }, 'after a mismatch');
+      assert.is(h.get('a')?.value, 'v');
+      isStatus(h.remove('a', cas), Status.SUCCESS, 'remove with the right CAS');
+      assert.is(h.get('a'), undefined);
+      h.set('b', 'v');
+      isStatus(h.remove('b', 0n), Status.SUCCESS, 'remove without CAS');
+      expectStats(h, '', { delete_misses: 1, delete_hits: 2, curr_items: 0, bytes: 0, total_items: 2 }, 'end');
+      expectStats(h, 'slabs', { '1:delete_hits': 2, '1:used_chunks': 0 }, 'stats slabs');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('expiry');
+
+    t('exptime: 0 never; up to 30 days relative; larger is absolute unix time', async () => {
+      const h = await open();
+      const now = h.now();
+      const unix = h.clock.now();
+      const cases: Array<[number, number]> = [
+        [0, 0],
+        [1, now + 1],
+        [10, now + 10],
+        [THIRTY_DAYS, now + THIRTY_DAYS],
+        [unix + 100, now + 100],
+        [unix + THIRTY_DAYS * 2, now + THIRTY_DAYS * 2],
+      ];
+      for (const [exptime, rel] of cases) {
+        isStatus(h.set('k', 'v', { exptime }), Status.SUCCESS, `set exptime ${exptime}`);
+        assert.is(h.get('k')?.exptime, rel, `exptime ${exptime} is rel time ${rel}`);
+      }
+    });
+
+    t('negative, past absolute and 30 days + 1 (absolute, 1970) are expired at once', async () => {
+      const h = await open();
+      const unix = h.clock.now();
+      const expired = [-1, -THIRTY_DAYS * 10, THIRTY_DAYS + 1, unix - 1, unix, h.clock.processStarted()];
+      for (const exptime of expired) {
+        isStatus(h.set('k', 'v', { exptime }), Status.SUCCESS, `set exptime ${exptime}`);
+        assert.is(h.get('k'), undefined, `exptime ${exptime} is already expired`);
+      }
+      expectStats(h, '', { get_expired: expired.length, get_misses: expired.length, curr_items: 0, bytes: 0 }, 'stats');
+    });
+
+    t('an item expires exactly when exptime <= now', async () => {
+      const h = await open();
+      h.set('a', 'v', { exptime: 10 });
+      h.set('b', 'v', { exptime: h.clock.now() + 5 });
+      h.advance(4);
+      assert.ok(h.get('b'), 'b at 4 s');
+      h.advance(1);
+      assert.is(h.get('b'), undefined, 'b at 5 s');
+      h.advance(4);
+      assert.ok(h.get('a'), 'a at 9 s');
+      h.advance(1);
+      assert.is(h.get('a'), undefined, 'a at 10 s');
+      expectStats(h, '', { get_expired: 2, get_misses: 2, get_hits: 2, curr_items: 0, bytes: 0 }, 'stats');
+    });
+
+    t('exptime 0 never expires', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.advance(10 * 365 * 86400);
+      assert.is(h.get('a')?.value, 'v');
+    });
+
+    const paths: Array<{ path: string; run(h: EngineHarness, cas: bigint): void; stats: Record<string, number>; items: number }> = [
+      { path: 'get', run: (h) => assert.is(h.get('k'), undefined), stats: { get_misses: 1 }, items: 0 },
+      { path: 'gat', run: (h) => assert.is(h.gat('k', 100), undefined), stats: { touch_misses: 1, touch_hits: 0 }, items: 0 },
+      { path: 'touch', run: (h) => isStatus(h.touch('k', 100), Status.KEY_ENOENT, 'touch'), stats: { touch_misses: 1 }, items: 0 },
+      { path: 'incr', run: (h) => isStatus(h.incr('k', 1).status, Status.KEY_ENOENT, 'incr'), stats: { incr_misses: 1, incr_hits: 0 }, items: 0 },
+      { path: 'decr', run: (h) => isStatus(h.decr('k', 1).status, Status.KEY_ENOENT, 'decr'), stats: { decr_misses: 1, decr_hits: 0 }, items: 0 },
+      {
+        path: 'incr with create',
+        run: (h) => {
+          const r = h.incr('k', 1, { create: true, initial: 7n });
+          assert.equal([statusName(r.status), r.value], ['SUCCESS', 7n]);
+          assert.is(h.get('k')?.value, '7');
+        },
+        stats: { incr_misses: 1 },
+        items: 1,
+      },
+      { path: 'append', run: (h) => isStatus(h.set('k', 'x', { op: APPEND }), Status.NOT_STORED, 'append'), stats: {}, items: 0 },
+      { path: 'prepend', run: (h) => isStatus(h.set('k', 'x', { op: PREPEND }), Status.NOT_STORED, 'prepend'), stats: {}, items: 0 },
+      { path: 'add', run: (h) => isStatus(h.set('k', 'x', { op: ADD }), Status.SUCCESS, 'add'), stats: {}, items: 1 },
+      { path: 'replace', run: (h) => isStatus(h.set('k', 'x', { op: REPLACE }), Status.NOT_STORED, 'replace'), stats: {}, items: 0 },
+      { path: 'set', run: (h) => isStatus(h.set('k', 'x'), Status.SUCCESS, 'set'), stats: {}, items: 1 },
+      {
+        path: 'cas',
+        run: (h, cas) => isStatus(h.set('k', 'x', { op: CAS, cas }), Status.KEY_ENOENT, 'cas'),
+        stats: { cas_misses: 1, cas_badval: 0, cas_hits: 0 },
+        items: 0,
+      },
+      { path: 'remove', run: (h) => isStatus(h.remove('k'), Status.KEY_ENOENT, 'remove'), stats: { delete_misses: 1, delete_hits: 0 }, items: 0 },
+      {
+        path: 'remove with cas',
+        run: (h, cas) => isStatus(h.remove('k', cas), Status.KEY_ENOENT, 'remove with cas'),
+        stats: { delete_misses: 1 },
+        items: 0,
+      },
+    ];
+
+    t('expiry is lazy and decided at lookup on every path', async () => {
+      for (const { path, run, stats, items } of paths) {
+        const h = await open();
+        const cas = h.store('k', '5', { exptime: 10 }).cas;
+        h.advance(10);
+        assert.is(h.stat('curr_items'), 1, `${path}: nothing is freed before a lookup`);
+        run(h, cas);
+        expectStats(h, '', { ...stats, get_expired: 1, get_flushed: 0, curr_items: items }, path);
+        closeAll(true);
+      }
+    });
+
+    t('a flush is applied at lookup on every path', async () => {
+      for (const { path, run, stats, items } of paths) {
+        const h = await open();
+        const cas = h.store('k', '5').cas;
+        isStatus(h.flush(0), Status.SUCCESS, 'flush');
+        assert.is(h.stat('curr_items'), 1, `${path}: nothing is freed before a lookup`);
+        run(h, cas);
+        expectStats(h, '', { ...stats, get_flushed: 1, get_expired: 0, curr_items: items }, path);
+        closeAll(true);
+      }
+    });
+
+    t('a flushed item that has also expired counts as flushed', async () => {
+      const h = await open();
+      h.set('a', 'v', { exptime: 5 });
+      h.flush(0);
+      h.advance(10);
+      assert.is(h.get('a'), undefined);
+      expectStats(h, '', { get_flushed: 1, get_expired: 0 }, 'stats');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('touch and gat');
+
+    t('touch sets the exptime and keeps the CAS; touch_hits by class, touch_misses', async () => {
+      const h = await open();
+      isStatus(h.touch('a', 10), Status.KEY_ENOENT, 'touch on a miss');
+      h.set('a', 'v', { exptime: 10 });
+      h.advance(5);
+      isStatus(h.touch('a', 10), Status.SUCCESS, 'touch');
+      const got = h.get('a');
+      assert.equal(got && [got.exptime, got.cas, got.value], [h.now() + 10, 1n, 'v']);
+      h.advance(9);
+      assert.ok(h.get('a'), 'alive 14 s after set, 9 s after touch');
+      h.advance(1);
+      assert.is(h.get('a'), undefined, 'expired 10 s after touch');
+      expectStats(h, '', { touch_hits: 1, touch_misses: 1, get_hits: 2, get_expired: 1 }, 'stats');
+      expectStats(h, 'slabs', { '1:touch_hits': 1, '1:get_hits': 2 }, 'stats slabs');
+    });
+
+    t('touch to 0 removes the expiry; touch to -1 expires the item', async () => {
+      const h = await open();
+      h.set('a', 'v', { exptime: 10 });
+      h.set('b', 'v');
+      isStatus(h.touch('a', 0), Status.SUCCESS, 'touch 0');
+      isStatus(h.touch('b', -1), Status.SUCCESS, 'touch -1');
+      h.advance(100);
+      assert.is(h.get('a')?.exptime, 0);
+      assert.is(h.get('b'), undefined);
+      assert.is(h.stat('get_expired'), 1);
+    });
+
+    t('gat returns the item with its new exptime; counts touch_hits, not get_hits', async () => {
+      const h = await open();
+      assert.is(h.gat('a', 10), undefined, 'gat on a miss');
+      h.set('a', 'value', { flags: 3 });
+      h.advance(2);
+      const got = h.gat('a', 30);
+      assert.equal(
+        got && [got.value, got.flags, got.cas, got.exptime],
+        ['value', 3, 1n, h.now() + 30],
+      );
+      expectStats(h, '', { touch_hits: 1, touch_misses: 1, get_hits: 0, get_misses: 0 }, 'stats');
+      expectStats(h, 'slabs', { '1:touch_hits': 1, '1:get_hits': 0 }, 'stats slabs');
+      h.advance(30);
+      assert.is(h.gat('a', 30), undefined, 'expired before the touch');
+      assert.is(h.stat('get_expired'), 1);
+    });
+
+    t('touch and gat bump like get: FETCHED first, then ACTIVE', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.set('b', 'v'); // a to COLD, b stays in HOT
+      h.touch('a', 0);
+      assert.is(h.get('a')?.fetched, true);
+      assert.is(h.stat('moves_to_warm'), 1, 'touch then get: ACTIVE in COLD moves to WARM');
+      h.gat('b', 0);
+      h.touch('b', 0);
+      assert.is(h.classStat('items', 1, 'number_warm'), 1, 'b is ACTIVE in HOT: no move yet');
+      // c's link: the ACTIVE HOT tail b goes to WARM; then in WARM, ACTIVE a is relinked and b,
+      // the item before it, is over the WARM limit (2 of 3 items) and goes to COLD.
+      h.set('c', 'v');
+      expectStats(
+        h,
+        'items',
+        {
+          'items:1:moves_to_warm': 2, 'items:1:moves_within_lru': 1, 'items:1:moves_to_cold': 2,
+          'items:1:number_hot': 1, 'items:1:number_warm': 1, 'items:1:number_cold': 1,
+        },
+        'after c',
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('incr and decr');
+    const valueOf = (h: EngineHarness, key: string): string | undefined => h.get(key)?.value;
+
+    t('incr and decr: results, in-place padding, hits and misses by class', async () => {
+      const h = await open();
+      h.set('a', '10');
+      const r = h.incr('a', 5);
+      assert.equal([statusName(r.status), r.value, r.cas], ['SUCCESS', 15n, 2n]);
+      assert.is(valueOf(h, 'a'), '15');
+      assert.equal(h.decr('a', 6).value, 9n);
+      assert.is(valueOf(h, 'a'), '9 ', 'a shorter result is written in place, padded with spaces');
+      assert.equal(h.incr('a', 91).value, 100n);
+      assert.is(valueOf(h, 'a'), '100', 'a longer result is a new item');
+      assert.equal(h.decr('a', 91).value, 9n);
+      assert.is(valueOf(h, 'a'), '9  ');
+      assert.equal(h.incr('a', 0).value, 9n);
+      isStatus(h.incr('nope', 1).status, Status.KEY_ENOENT, 'incr on a miss');
+      isStatus(h.decr('nope', 1).status, Status.KEY_ENOENT, 'decr on a miss');
+      expectStats(h, '', { incr_hits: 3, decr_hits: 2, incr_misses: 1, decr_misses: 1 }, 'stats');
+      expectStats(h, 'slabs', { '1:incr_hits': 3, '1:decr_hits': 2 }, 'stats slabs');
+    });
+
+    t('incr wraps at 2^64; decr floors at 0', async () => {
+      const h = await open();
+      h.set('max', U64_MAX.toString());
+      assert.is(h.incr('max', 1).value, 0n, '18446744073709551615 + 1');
+      assert.is(valueOf(h, 'max'), '0'.padEnd(20), 'in place, padded to 20');
+      h.set('one', '1');
+      assert.is(h.incr('one', U64_MAX).value, 0n, '1 + (2^64 - 1)');
+      h.set('big', '18446744073709551610');
+      assert.is(h.incr('big', 10).value, 4n);
+      h.set('m', U64_MAX.toString());
+      assert.is(h.decr('m', 1).value, U64_MAX - 1n);
+      assert.is(valueOf(h, 'm'), '18446744073709551614');
+      h.set('five', '5');
+      assert.is(h.decr('five', 10).value, 0n);
+      assert.is(valueOf(h, 'five'), '0');
+      assert.is(h.decr('five', U64_MAX).value, 0n);
+      h.set('d', '7');
+      assert.is(h.decr('d', U64_MAX).value, 0n);
+    });
+
+    t('the value is parsed as strtoull does', async () => {
+      const h = await open();
+      const numeric: Array<[string, bigint, string]> = [
+        [' 12', 13n, '13 '],
+        ['+12', 13n, '13 '],
+        ['-0', 1n, '1 '],
+        ['12 ', 13n, '13 '],
+        ['\t7', 8n, '8 '],
+        ['\n\v\f\r 7', 8n, '8     '],
+        ['007', 8n, '8  '],
+        ['1 2', 2n, '2  '],
+        ['12\r\n', 13n, '13  '],
+        ['18446744073709551614', U64_MAX, U64_MAX.toString()],
+      ];
+      for (const [value, result, stored] of numeric) {
+        h.set('n', value);
+        const r = h.incr('n', 1);
+        assert.equal([statusName(r.status), r.value], ['SUCCESS', result], `incr 1 on ${JSON.stringify(value)}`);
+        assert.is(valueOf(h, 'n'), stored, `value after incr on ${JSON.stringify(value)}`);
+      }
+      const invalid = ['-1', '12a', '', 'abc', ' ', '+', '-', '0x10', '18446744073709551616', '99999999999999999999', '-9223372036854775808', 'a1'];
+      for (const value of invalid) {
+        h.set('n', value);
+        isStatus(h.incr('n', 1).status, Status.EINVAL, `incr on ${JSON.stringify(value)}`);
+        isStatus(h.decr('n', 1).status, Status.EINVAL, `decr on ${JSON.stringify(value)}`);
+        assert.is(valueOf(h, 'n'), value, `${JSON.stringify(value)} is left alone`);
+      }
+    });
+
+    t('incr on a chained item is EINVAL', async () => {
+      const h = await open();
+      const value = '1'.padEnd(600_000);
+      h.set('n', value);
+      isStatus(h.incr('n', 1).status, Status.EINVAL, 'incr on a chained item');
+      assert.is(valueOf(h, 'n'), value);
+    });
+
+    t('a new item from a longer result keeps the old flags and exptime', async () => {
+      const h = await open();
+      h.set('a', '99', { flags: 7, exptime: 100 });
+      const exptime = h.clock.realtime(100);
+      h.advance(3);
+      assert.is(h.incr('a', 1).value, 100n);
+      const got = h.get('a');
+      assert.equal(got && [got.value, got.flags, got.exptime], ['100', 7, exptime]);
+    });
+
+    t('an in-place result refreshes time only when it is older than 60 s', async () => {
+      const h = await open();
+      h.set('a', '10'); // the only item: it stays in HOT, so age_hot is now - time
+      h.advance(61);
+      h.incr('a', 1);
+      assert.is(h.classStat('items', 1, 'age_hot'), 0, 'time refreshed after 61 s');
+      h.advance(30);
+      h.incr('a', 1);
+      assert.is(h.classStat('items', 1, 'age_hot'), 30, 'not refreshed after 30 s');
+      h.advance(31);
+      h.incr('a', 1);
+      assert.is(h.classStat('items', 1, 'age_hot'), 0, 'refreshed after 61 s');
+    });
+
+    t('with create: a missing key becomes initial (flags 0, the given exptime)', async () => {
+      const h = await open();
+      const r = h.incr('a', 5, { create: true, initial: 42n, exptime: 100 });
+      assert.equal([statusName(r.status), r.value, r.cas], ['SUCCESS', 42n, 1n]);
+      const got = h.get('a');
+      assert.equal(got && [got.value, got.flags, got.exptime, got.cas], ['42', 0, h.clock.realtime(100), 1n]);
+      const again = h.incr('a', 5, { create: true, initial: 42n });
+      assert.equal([again.value, again.cas], [47n, 2n], 'an existing key is incremented');
+      const d = h.decr('b', 5, { create: true, initial: U64_MAX });
+      assert.is(d.value, U64_MAX);
+      assert.is(valueOf(h, 'b'), U64_MAX.toString());
+      expectStats(h, '', { incr_misses: 1, incr_hits: 1, decr_misses: 1, curr_items: 2 }, 'stats');
+    });
+
+    t('with a CAS: KEY_EEXISTS on a mismatch, applied on a match', async () => {
+      const h = await open();
+      const cas = h.store('a', '10').cas;
+      isStatus(h.incr('a', 1, { cas: cas + 1n }).status, Status.KEY_EEXISTS, 'wrong CAS');
+      assert.is(valueOf(h, 'a'), '10');
+      const r = h.incr('a', 1, { cas });
+      assert.equal([statusName(r.status), r.value, r.cas], ['SUCCESS', 11n, cas + 1n]);
+      isStatus(h.decr('a', 1, { cas }).status, Status.KEY_EEXISTS, 'the old CAS');
+    });
+
+    t('a held item is not changed in place: the result is a new item', async () => {
+      const h = await open();
+      h.set('a', '10');
+      const held = h.hold('a')!;
+      assert.is(h.decr('a', 1).value, 9n);
+      assert.is(h.view(held).value, '10', 'the held item keeps its bytes');
+      assert.is(valueOf(h, 'a'), '9', 'a new item of the result length');
+      h.release(held);
+      assert.is(valueOf(h, 'a'), '9');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('references');
+
+    t('a held item keeps its bytes across replace, append and remove until release', async () => {
+      const h = await open();
+      h.set('a', 'old', { flags: 1 });
+      const held = h.hold('a')!;
+      h.set('a', 'new', { flags: 2 });
+      assert.equal([h.view(held).value, h.view(held).flags], ['old', 1]);
+      assert.is(h.get('a')?.value, 'new');
+      h.set('a', '!', { op: APPEND });
+      isStatus(h.remove('a'), Status.SUCCESS, 'remove');
+      assert.is(h.view(held).value, 'old');
+      assert.is(h.get('a'), undefined);
+      h.release(held);
+    });
+
+    t('the chunk of an unlinked item is freed at the last release', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const one = h.hold('a')!;
+      const two = h.hold('a')!;
+      isStatus(h.remove('a'), Status.SUCCESS, 'remove');
+      expectStats(h, '', { curr_items: 0, bytes: 0 }, 'unlinked');
+      expectStats(h, 'slabs', { '1:used_chunks': 1 }, 'held by two');
+      h.release(one);
+      assert.is(h.view(two).value, 'v');
+      expectStats(h, 'slabs', { '1:used_chunks': 1 }, 'held by one');
+      h.release(two);
+      expectStats(h, 'slabs', { '1:used_chunks': 0, '1:free_chunks': DEFAULT_CLASSES[0]!.perslab }, 'released');
+    });
+
+    t('a held item outlives expiry and flush', async () => {
+      const h = await open();
+      h.set('a', 'v1', { exptime: 5 });
+      h.set('b', 'v2');
+      const a = h.hold('a')!;
+      const b = h.hold('b')!;
+      h.advance(5);
+      h.flush(0);
+      assert.is(h.get('a'), undefined);
+      assert.is(h.get('b'), undefined);
+      assert.equal([h.view(a).value, h.view(b).value], ['v1', 'v2']);
+      h.release(a);
+      h.release(b);
+      expectStats(h, 'slabs', { '1:used_chunks': 0 }, 'released');
+    });
+
+    t('a stored item outlives the allocate reference', async () => {
+      const h = await open();
+      const item = h.allocate('a', 2);
+      h.engine.itemValue(item).set([104, 105]);
+      isStatus(h.sync(h.engine.store(item, SET, 0n), 'store'), Status.SUCCESS, 'store');
+      h.release(item);
+      assert.is(h.get('a')?.value, 'hi');
+      expectStats(h, 'slabs', { '1:used_chunks': 1 }, 'linked');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('flush');
+
+    // Items here sit in different classes, so that no link's LRU juggle reclaims a flushed item
+    // before the lookup under test sees it.
+    const CLASS_2 = 'x'.repeat(50); // ntotal 110
+    const CLASS_3 = 'x'.repeat(70); // ntotal 130
+
+    t('flush now with CAS: older items go, items stored after it in the same second stay', async () => {
+      const h = await open();
+      h.set('a', 'v'); // cas 1
+      h.advance(3);
+      h.set('b', CLASS_2); // cas 2, same second as the flush
+      isStatus(h.flush(0), Status.SUCCESS, 'flush');
+      expectStats(h, '', { curr_items: 2 }, 'nothing is freed eagerly');
+      assert.is(h.store('c', CLASS_3).cas, 4n, 'the flush took CAS 3 as oldest_cas');
+      assert.is(h.get('a'), undefined);
+      assert.is(h.get('b'), undefined);
+      assert.is(h.get('c')?.value, CLASS_3);
+      expectStats(h, '', { get_flushed: 2, get_misses: 2, get_hits: 1, curr_items: 1, reclaimed: 0 }, 'stats');
+    });
+
+    t('flush now without CAS: items stored in the same second are flushed too', async () => {
+      const h = await open({ use_cas: 'false' });
+      h.set('a', 'v');
+      h.flush(0);
+      h.set('b', CLASS_2);
+      assert.is(h.get('a'), undefined);
+      assert.is(h.get('b'), undefined, 'time <= oldest_live');
+      h.advance(1);
+      h.set('c', CLASS_3);
+      assert.is(h.get('c')?.value, CLASS_3);
+      expectStats(h, '', { get_flushed: 2, reclaimed: 0 }, 'stats');
+    });
+
+    t('a delayed flush with CAS takes effect at realtime(exptime) - 1 for items up to then', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const first = h.store('x', 'v').cas;
+      isStatus(h.flush(10), Status.SUCCESS, 'flush 10');
+      assert.is(h.store('y', 'v').cas, first + 1n, 'a delayed flush takes no CAS');
+      h.advance(5);
+      h.set('b', 'v'); // after the command, before its deadline
+      h.advance(3);
+      assert.ok(h.get('a') && h.get('b'), 'alive 8 s after the flush');
+      h.advance(1);
+      assert.is(h.get('a'), undefined, 'flushed 9 s after');
+      assert.is(h.get('b'), undefined, 'stored after the command, before the deadline: flushed');
+      h.set('c', 'v');
+      assert.is(h.get('c'), undefined, 'stored in the deadline second');
+      h.advance(1);
+      h.set('d', 'v');
+      assert.is(h.get('d')?.value, 'v', 'stored after the deadline');
+      assert.is(h.stat('get_flushed'), 3);
+    });
+
+    t('a delayed flush without CAS takes effect at realtime(exptime)', async () => {
+      const h = await open({ use_cas: 'false' });
+      h.set('a', 'v');
+      h.flush(10);
+      h.advance(5);
+      h.set('b', 'v');
+      h.advance(4);
+      assert.ok(h.get('a') && h.get('b'), 'alive 9 s after the flush');
+      h.advance(1);
+      assert.is(h.get('a'), undefined);
+      assert.is(h.get('b'), undefined);
+      h.set('c', 'v');
+      assert.is(h.get('c'), undefined, 'stored in the deadline second');
+      h.advance(1);
+      h.set('d', 'v');
+      assert.ok(h.get('d'));
+    });
+
+    t('a delayed flush takes an absolute unix time as well', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.flush(h.clock.now() + 10);
+      h.advance(8);
+      assert.ok(h.get('a'));
+      h.advance(1);
+      assert.is(h.get('a'), undefined);
+    });
+
+    t('a second flush moves oldest_live again', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.flush(0);
+      h.set('b', 'v');
+      h.advance(10);
+      assert.ok(h.get('b'), 'stored after the first flush');
+      h.flush(0);
+      assert.is(h.get('b'), undefined, 'flushed by the second');
+      assert.is(h.stat('get_flushed'), 1);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('LRU segments');
+
+    // The item a store links is still held by the store's caller (the reference from allocate),
+    // so when it is alone in HOT, the juggle's pull_tail finds it reflocked and leaves it there.
+    t('link juggles HOT to COLD; a held new item stays; a second hit in COLD moves to WARM', async () => {
+      const h = await open();
+      const I = (fields: Record<string, number>): Record<string, number> =>
+        Object.fromEntries(Object.entries(fields).map(([k, v]) => [`items:1:${k}`, v]));
+      h.set('a', 'a'.repeat(36)); // ntotal 96
+      expectStats(h, 'items', I({ number_hot: 1, number_cold: 0, lrutail_reflocked: 1, moves_to_cold: 0 }), 'a linked, held');
+      h.set('b', ''); // ntotal 60
+      expectStats(h, 'items', I({ number_hot: 1, number_cold: 1, lrutail_reflocked: 1, moves_to_cold: 1 }), 'b linked: a to COLD');
+      assert.is(h.get('a')?.fetched, true, 'the first hit sets FETCHED');
+      expectStats(h, 'items', I({ hits_to_cold: 1, number_cold: 1, moves_to_warm: 0 }), 'first get');
+      h.advance(5);
+      h.get('a');
+      expectStats(
+        h,
+        'items',
+        I({ hits_to_cold: 2, number_warm: 1, number_cold: 0, moves_to_warm: 1, age_warm: 0, age_hot: 5 }),
+        'second get: ACTIVE, to WARM with time = now',
+      );
+      h.get('a');
+      assert.is(h.classStat('items', 1, 'hits_to_warm'), 1);
+      h.set('c', ''); // ntotal 60
+      expectStats(
+        h,
+        'items',
+        I({ number_hot: 1, number_warm: 1, number_cold: 1, moves_to_cold: 2, moves_within_lru: 1 }),
+        'c linked: b to COLD; ACTIVE a is relinked within WARM',
+      );
+      isStatus(h.remove('b'), Status.SUCCESS, 'remove b');
+      isStatus(h.remove('c'), Status.SUCCESS, 'remove c');
+      h.advance(2);
+      h.set('d', ''); // class bytes 156: WARM's 96 is over 40 %
+      expectStats(
+        h,
+        'items',
+        I({
+          number_hot: 1, number_warm: 0, number_cold: 1, lrutail_reflocked: 2,
+          moves_to_cold: 3, moves_to_warm: 1, moves_within_lru: 1,
+          age_hot: 0, age: 2, mem_requested: 96 + 60,
+        }),
+        'd linked alone in HOT (held); a over the WARM limit goes to COLD',
+      );
+    });
+
+    t('HOT keeps up to hot_lru_pct of the class; an ACTIVE HOT tail moves to WARM', async () => {
+      const h = await open();
+      const I = (fields: Record<string, number>): Record<string, number> =>
+        Object.fromEntries(Object.entries(fields).map(([k, v]) => [`items:1:${k}`, v]));
+      for (let i = 1; i <= 10; i++) h.set(keyN('x', i, 2), 'v'.repeat(10)); // ntotal 72 each
+      // Linking item N leaves 2 in HOT when 2 * 72 <= floor(N * 72 * 20 / 100): first at N = 10.
+      expectStats(h, 'items', I({ number_hot: 2, number_cold: 8, moves_to_cold: 8, lrutail_reflocked: 1 }), 'ten linked');
+      h.get('x10');
+      h.advance(2);
+      h.get('x10');
+      h.get('x09');
+      h.get('x09');
+      expectStats(h, 'items', I({ hits_to_hot: 4, number_hot: 2, age_hot: 0 }), 'x09 and x10 ACTIVE in HOT, time = now');
+      h.advance(3);
+      h.set('x11', 'v'.repeat(10));
+      expectStats(
+        h,
+        'items',
+        I({
+          number_hot: 2, number_warm: 1, number_cold: 8, moves_to_warm: 1, moves_to_cold: 8,
+          age_hot: 3, age_warm: 3, age: 5,
+        }),
+        'x11 linked: the ACTIVE tail x09 to WARM',
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('memory and eviction');
+    // 2 MiB = 2 pages; items of ntotal 1065 live in class 12 (1184 bytes, 885 per page).
+    const VALUE = 'v'.repeat(1000);
+    const NTOTAL = modelNtotal(6, VALUE.length, 0);
+    const CLS = modelClassFor(DEFAULT_CLASSES, NTOTAL);
+    const CAPACITY = 2 * CLS.perslab;
+    const fill = (h: EngineHarness, count: number, exptime = (_i: number) => 0, start = 0): void => {
+      for (let i = start; i < start + count; i++) {
+        isStatus(h.set(keyN('k', i), VALUE, { exptime: exptime(i) }), Status.SUCCESS, `fill ${i}`);
+      }
+    };
+
+    t('pages are handed out one at a time, up to cache_size / slab_page_size', async () => {
+      assert.equal([NTOTAL, CLS.id, CLS.size, CAPACITY], [1065, 12, 1184, 1770]);
+      const h = await open({ cache_size: '2m' });
+      fill(h, CLS.perslab);
+      expectStats(h, 'slabs', { [`${CLS.id}:total_pages`]: 1, total_malloced: MIB, active_slabs: 1 }, 'one page');
+      fill(h, 1, () => 0, CLS.perslab);
+      expectStats(
+        h,
+        'slabs',
+        { [`${CLS.id}:total_pages`]: 2, [`${CLS.id}:total_chunks`]: CAPACITY, [`${CLS.id}:used_chunks`]: CLS.perslab + 1, total_malloced: 2 * MIB },
+        'two pages',
+      );
+      expectStats(h, '', { evictions: 0, curr_items: CLS.perslab + 1, limit_maxbytes: 2 * MIB }, 'stats');
+    });
+
+    t('a full class evicts from the COLD tail: the oldest unfetched item goes first', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY);
+      expectStats(h, '', { evictions: 0, curr_items: CAPACITY }, 'full');
+      h.advance(7);
+      isStatus(h.set('new000', VALUE), Status.SUCCESS, 'set into a full class');
+      assert.is(h.get(keyN('k', 0)), undefined, 'k00000 was evicted');
+      assert.ok(h.get(keyN('k', 1)), 'k00001 stays');
+      expectStats(h, '', { evictions: 1, evicted_unfetched: 1, evicted_active: 0, curr_items: CAPACITY, reclaimed: 0 }, 'stats');
+      expectStats(
+        h,
+        'items',
+        {
+          [`items:${CLS.id}:evicted`]: 1, [`items:${CLS.id}:evicted_nonzero`]: 0, [`items:${CLS.id}:evicted_time`]: 7,
+          [`items:${CLS.id}:evicted_unfetched`]: 1, [`items:${CLS.id}:outofmemory`]: 0,
+        },
+        'items',
+      );
+    });
+
+    t('evicted_nonzero counts evicted items with an exptime', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY, (i) => (i < 2 ? 1000 : 0));
+      h.get(keyN('k', 0));
+      h.set('new000', VALUE);
+      h.set('new001', VALUE);
+      expectStats(
+        h,
+        'items',
+        { [`items:${CLS.id}:evicted`]: 2, [`items:${CLS.id}:evicted_nonzero`]: 2, [`items:${CLS.id}:evicted_unfetched`]: 1 },
+        'items',
+      );
+    });
+
+    t('expired items at the COLD tail are reclaimed (5 per pull) before live ones are evicted', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY, (i) => (i < 10 ? 100 : 0));
+      h.advance(200);
+      h.set('new000', VALUE); // reclaims k00000..k00004
+      expectStats(h, '', { reclaimed: 5, expired_unfetched: 5, evictions: 0, curr_items: CAPACITY - 4 }, 'first pull');
+      for (let i = 1; i <= 4; i++) h.set(keyN('new', i, 3), VALUE); // the free chunks
+      expectStats(h, '', { reclaimed: 5, evictions: 0, curr_items: CAPACITY }, 'free chunks used');
+      h.set('new005', VALUE); // reclaims k00005..k00009
+      expectStats(h, '', { reclaimed: 10, evictions: 0, curr_items: CAPACITY - 4 }, 'second pull');
+      for (let i = 6; i <= 9; i++) h.set(keyN('new', i, 3), VALUE);
+      h.set('new010', VALUE); // k00010 is live: evicted
+      expectStats(h, '', { reclaimed: 10, evictions: 1, curr_items: CAPACITY, get_expired: 0 }, 'eviction');
+      assert.is(h.get(keyN('k', 10)), undefined);
+      assert.ok(h.get(keyN('k', 11)));
+      expectStats(h, 'items', { [`items:${CLS.id}:reclaimed`]: 10, [`items:${CLS.id}:expired_unfetched`]: 10 }, 'items');
+    });
+
+    t('flushed items at the LRU tails are reclaimed, not evicted', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY);
+      h.advance(1);
+      h.flush(0);
+      h.set('new000', VALUE); // 5 from the COLD tail, then 5 from the HOT tail in the juggle
+      expectStats(h, '', { reclaimed: 10, evictions: 0, curr_items: CAPACITY - 9, get_flushed: 0 }, 'stats');
+      assert.ok(h.get('new000'), 'stored after the flush');
+    });
+
+    t('eviction=false: a full class answers ENOMEM; a failed SET unlinks the old value, ADD does not', async () => {
+      const h = await open({ cache_size: '2m', eviction: 'false' });
+      fill(h, CAPACITY);
+      isStatus(h.set('new000', VALUE), Status.ENOMEM, 'set of a new key');
+      expectStats(h, '', { store_no_memory: 1, evictions: 0, curr_items: CAPACITY }, 'after ENOMEM');
+      assert.is(h.classStat('items', CLS.id, 'outofmemory'), 1);
+      isStatus(h.set(keyN('k', 7), VALUE, { op: ADD }), Status.ENOMEM, 'add of a live key');
+      assert.ok(h.get(keyN('k', 7)), 'ADD leaves the old value');
+      isStatus(h.set(keyN('k', 5), VALUE), Status.ENOMEM, 'set of a live key');
+      assert.is(h.get(keyN('k', 5)), undefined, 'a SET that cannot allocate unlinks the old value');
+      expectStats(h, '', { store_no_memory: 3, curr_items: CAPACITY - 1, delete_hits: 0, evictions: 0 }, 'stats');
+      assert.is(h.classStat('items', CLS.id, 'outofmemory'), 3);
+      isStatus(h.set('new001', VALUE), Status.SUCCESS, 'the freed chunk is used');
+    });
+
+    t('eviction=false still reclaims expired items', async () => {
+      const h = await open({ cache_size: '2m', eviction: 'false' });
+      fill(h, CAPACITY, (i) => (i === 0 ? 10 : 0));
+      h.advance(20);
+      isStatus(h.set('new000', VALUE), Status.SUCCESS, 'set reclaims the expired tail');
+      expectStats(h, '', { reclaimed: 1, evictions: 0 }, 'stats');
+      isStatus(h.set('new001', VALUE), Status.ENOMEM, 'then ENOMEM');
+    });
+
+    t('a held item is never evicted: lrutail_reflocked counts it and the next one goes', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY);
+      const held = h.hold(keyN('k', 0))!;
+      h.set('new000', VALUE);
+      // One reflock is k00000's own link into an empty HOT (held by its store).
+      expectStats(h, '', { lrutail_reflocked: 2, evictions: 1 }, 'stats');
+      assert.is(h.get(keyN('k', 1)), undefined, 'k00001 evicted instead');
+      assert.is(h.view(held).value, VALUE);
+      h.release(held);
+      assert.ok(h.get(keyN('k', 0)), 'k00000 is still linked');
+    });
+
+    t('a tail of 5 held items: 10 tries of 5 each, then ENOMEM', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY);
+      const held = [0, 1, 2, 3, 4].map((i) => h.hold(keyN('k', i))!);
+      isStatus(h.set('new000', VALUE), Status.ENOMEM, 'set with a held COLD tail');
+      // 10 tries of 5 reflocked items each, plus k00000's own link into an empty HOT.
+      expectStats(h, '', { lrutail_reflocked: 51, evictions: 0, store_no_memory: 1, curr_items: CAPACITY }, 'stats');
+      assert.is(h.classStat('items', CLS.id, 'outofmemory'), 1);
+      for (const item of held) h.release(item);
+      isStatus(h.set('new000', VALUE), Status.SUCCESS, 'after release');
+      expectStats(h, '', { evictions: 1, evicted_unfetched: 0 }, 'the fetched k00000 goes');
+      assert.is(h.get(keyN('k', 0)), undefined);
+    });
+
+    t('pages are never taken back: a class without pages answers ENOMEM even with eviction on', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY);
+      isStatus(h.set('small', 'x'), Status.ENOMEM, 'class 1 gets no page');
+      isStatus(h.set(keyN('k', 3), 'x'), Status.ENOMEM, 'a SET of a small value to a live key');
+      assert.is(h.get(keyN('k', 3)), undefined, 'the old value is unlinked');
+      expectStats(h, '', { store_no_memory: 2, evictions: 0, curr_items: CAPACITY - 1 }, 'stats');
+    });
+
+    t('a longer incr result that cannot be allocated is ENOMEM and leaves the value', async () => {
+      const config = { cache_size: '128k', slab_page_size: '64k', item_size_max: '64k' };
+      const classes = modelSlabClasses({ ...DEFAULT_SLAB_SETTINGS, slabPageSize: 65536, slabChunkMax: 32768 });
+      const capacity = 2 * classes[0]!.perslab;
+      for (const eviction of [false, true]) {
+        const h = await open({ ...config, eviction: String(eviction) });
+        for (let i = 0; i < capacity - 1; i++) {
+          isStatus(h.set(keyN('f', i, 4), 'x'), Status.SUCCESS, `fill ${i}`);
+        }
+        h.set('n', '99');
+        assert.is(h.classStat('slabs', 1, 'used_chunks'), capacity);
+        if (!eviction) {
+          isStatus(h.incr('n', 1).status, Status.ENOMEM, 'incr 99 + 1 with no memory');
+          assert.is(h.get('n')?.value, '99');
+          assert.is(h.decr('n', 1).value, 98n, 'an in-place result needs no memory');
+          assert.is(h.get('n')?.value, '98');
+        } else {
+          assert.is(h.incr('n', 1).value, 100n, 'with eviction');
+          assert.is(h.get('n')?.value, '100');
+          assert.is(h.stat('evictions'), 1);
+        }
+        closeAll(true);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('stats');
+
+    /**
+     * Like the oracle's session (/tmp/oracle-stats.txt): set a (flags 5, "hi"; ntotal 66), set b
+     * (ntotal 64), get a; then one second.
+     */
+    const oracleSession = async (config: ConfigInput = {}): Promise<EngineHarness> => {
+      const h = await open(config);
+      h.set('a', 'hi', { flags: 5 });
+      h.set('b', 'four');
+      h.get('a');
+      h.advance(1);
+      return h;
+    };
+
+    // Values are memcached's for the same session except where the model's inline juggle differs
+    // from memcached's background LRU maintainer: a is held by its store while it is alone in HOT
+    // (lrutail_reflocked 1), and only a reaches COLD (moves_to_cold 1; memcached: 0 and 2).
+    t("stats: the model's keys in order and values for the oracle session", async () => {
+      const h = await oracleSession();
+      const list = h.stats('');
+      assert.equal(keysOf(list), GENERAL_KEYS);
+      const expected: Record<string, string> = {
+        cmd_set: '2', get_hits: '1', get_misses: '0', get_expired: '0', get_flushed: '0', delete_misses: '0',
+        delete_hits: '0', incr_misses: '0', incr_hits: '0', decr_misses: '0', decr_hits: '0', cas_misses: '0',
+        cas_hits: '0', cas_badval: '0', touch_hits: '0', touch_misses: '0', store_too_large: '0',
+        store_no_memory: '0', limit_maxbytes: '67108864', malloc_fails: '0', bytes: '130', curr_items: '2',
+        total_items: '2', slab_global_page_pool: '0', expired_unfetched: '0', evicted_unfetched: '0',
+        evicted_active: '0', evictions: '0', reclaimed: '0', crawler_reclaimed: '0', crawler_items_checked: '0',
+        lrutail_reflocked: '1', moves_to_cold: '1', moves_to_warm: '0', moves_within_lru: '0',
+        direct_reclaims: '0', lru_bumps_dropped: '0',
+      };
+      assert.equal(Object.fromEntries(list.filter(([key]) => !key.startsWith('hash_'))), expected);
+      for (const [key, value] of list.filter(([k]) => k.startsWith('hash_'))) {
+        assert.match(value, /^\d+$/, `${key} is a number`);
+      }
+    });
+
+    t('stats settings: the keys in order and their values', async () => {
+      const h = await open();
+      const list = h.stats('settings');
+      assert.equal(keysOf(list), SETTINGS_KEYS);
+      const map = new Map(list);
+      assert.equal(
+        SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map.get(k)),
+        ['67108864', 'on', '1.25', '48', 'yes', '1048576', '524288', 'yes', '20', '40', 'no'],
+      );
+      assert.match(map.get('hashpower_init') ?? '', /^\d+$/);
+      assert.ok((map.get('hash_algorithm') ?? '') !== '', 'hash_algorithm names the hash');
+      const other = await open({
+        cache_size: '8m', eviction: 'false', factor: '2', chunk_size: '32', use_cas: 'false',
+        item_size_max: '512k', hot_lru_pct: '10', warm_lru_pct: '30', track_sizes: 'true',
+      });
+      const map2 = other.statMap('settings');
+      assert.equal(
+        SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map2.get(k)),
+        ['8388608', 'off', '2.00', '32', 'no', '524288', '524288', 'yes', '10', '30', 'yes'],
+      );
+    });
+
+    t('stats items and stats slabs: memcached 1.6 keys in order, classes in use only', async () => {
+      const h = await oracleSession();
+      const items = h.stats('items');
+      assert.equal(keysOf(items), ITEMS_KEYS.map((k) => `items:1:${k}`));
+      const itemValues: Record<string, number> = {
+        number: 2, number_hot: 1, number_warm: 0, number_cold: 1, age_hot: 1, age_warm: 0, age: 1,
+        mem_requested: 130, lrutail_reflocked: 1, moves_to_cold: 1, hits_to_cold: 1,
+      };
+      assert.equal(
+        items.map(([, v]) => v),
+        ITEMS_KEYS.map((k) => String(itemValues[k] ?? 0)),
+        'stats items values',
+      );
+      // The oracle's output exactly (memcached 1.6.18, stats slabs after the same session).
+      assert.equal(h.stats('slabs'), [
+        ['1:chunk_size', '96'], ['1:chunks_per_page', '10922'], ['1:total_pages', '1'],
+        ['1:total_chunks', '10922'], ['1:used_chunks', '2'], ['1:free_chunks', '10920'],
+        ['1:free_chunks_end', '0'], ['1:get_hits', '1'], ['1:cmd_set', '2'], ['1:delete_hits', '0'],
+        ['1:incr_hits', '0'], ['1:decr_hits', '0'], ['1:cas_hits', '0'], ['1:cas_badval', '0'],
+        ['1:touch_hits', '0'], ['active_slabs', '1'], ['total_malloced', '1048576'],
+      ]);
+      h.set('c', 'c'.repeat(200)); // class 6
+      h.set('d', 'd'.repeat(1000)); // class 12
+      h.remove('c');
+      assert.equal(
+        [...new Set(h.stats('items').map(([k]) => k.split(':')[1]))],
+        ['1', '12'],
+        'stats items lists classes with items, in order',
+      );
+      const slabs = keysOf(h.stats('slabs'));
+      assert.equal(
+        slabs,
+        [...[1, 6, 12].flatMap((id) => SLABS_KEYS.map((k) => `${id}:${k}`)), 'active_slabs', 'total_malloced'],
+        'stats slabs lists classes with pages, in order',
+      );
+      expectStats(h, 'slabs', { active_slabs: 3, total_malloced: 3 * MIB }, 'totals');
+    });
+
+    t('stats sizes: disabled by default; with track_sizes, items by ceil(ntotal / 32) * 32', async () => {
+      const off = await oracleSession();
+      assert.equal(off.stats('sizes'), [['sizes_status', 'disabled']]);
+      const h = await open({ track_sizes: 'true' });
+      assert.equal(h.stats('sizes'), [], 'no items, no lines');
+      h.set('a', 'hi', { flags: 5 }); // 66 -> 96
+      h.set('b', 'hi'); // 62 -> 64
+      h.set('c', 'x'.repeat(101)); // 161 -> 192
+      h.set('d', 'x'.repeat(102)); // 162 -> 192
+      assert.equal(h.stats('sizes'), [['64', '1'], ['96', '1'], ['192', '2']]);
+      h.remove('b');
+      h.set('c', 'y');
+      assert.equal(h.stats('sizes'), [['64', '1'], ['96', '1'], ['192', '1']]);
+    });
+
+    t('an unknown stats group is ENOTSUP', async () => {
+      const h = await open();
+      isStatus(h.statsStatus('nonsense'), Status.ENOTSUP, "getStats('nonsense')");
+    });
+
+    t('resetStats zeroes the counters and keeps the state', async () => {
+      const h = await open({ cache_size: '2m', track_sizes: 'true' });
+      h.set('a', 'v', { exptime: 5 });
+      h.set('b', '1');
+      h.get('a');
+      h.get('a');
+      h.get('zz');
+      h.incr('b', 1);
+      h.decr('b', 1);
+      h.touch('b', 0);
+      h.remove('zz');
+      h.set('b', 'x', { op: CAS, cas: 99n });
+      h.advance(10);
+      h.get('a');
+      h.set('c', 'v'.repeat(1000));
+      h.set('huge', pattern(2 * MIB));
+      const before = { general: h.stats(''), items: h.stats('items'), slabs: h.stats('slabs'), sizes: h.stats('sizes') };
+      h.resetStats();
+      const zeroUnless = (list: StatList, keep: (key: string) => boolean): StatList =>
+        list.map(([k, v]) => [k, keep(k) ? v : '0']);
+      const field = (k: string): string => k.slice(k.lastIndexOf(':') + 1);
+      assert.equal(h.stats(''), zeroUnless(before.general, (k) => GENERAL_STATE_KEYS.has(k) || k.startsWith('hash_')));
+      assert.equal(h.stats('items'), zeroUnless(before.items, (k) => ITEMS_STATE_KEYS.has(field(k))));
+      assert.equal(
+        h.stats('slabs'),
+        zeroUnless(before.slabs, (k) => SLABS_STATE_KEYS.has(field(k)) || k === 'active_slabs' || k === 'total_malloced'),
+      );
+      assert.equal(h.stats('sizes'), before.sizes, 'the size histogram is state');
+      assert.ok(before.general.some(([k, v]) => k === 'get_hits' && v === '2'), 'there was something to reset');
+    });
+  }
+
+  return {
+    run(): void {
+      for (const s of suites) s.run();
+    },
+  };
+}
