@@ -19,9 +19,20 @@ export function createLog(verbosity: number, write: (text: string) => void = wri
   };
 }
 
-/** The server API handed to engines: the real clock and a log at `verbosity`. */
+/** How often the clock reads the wall clock: memcached's clock_handler ticks once a second. */
+const CLOCK_TICK_MS = 1000;
+
+/**
+ * The server API handed to engines: a log at `verbosity` and memcached's clock, which reads the
+ * wall clock once a tick (an unref'd timer) so that engines asking the time on every operation
+ * read a variable rather than a system call.
+ */
 export function createServerApi(verbosity: number, log: Log = createLog(verbosity)): ServerApi {
-  const core: ServerCore = createClock(() => Date.now() / 1000);
+  let seconds = Date.now() / 1000;
+  setInterval(() => {
+    seconds = Date.now() / 1000;
+  }, CLOCK_TICK_MS).unref();
+  const core: ServerCore = createClock(() => seconds);
   return { core, log };
 }
 

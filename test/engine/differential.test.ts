@@ -132,6 +132,8 @@ class Lockstep {
   readonly knownCas = new Map<string, bigint>();
   readonly held: Held[] = [];
   readonly bands: SizeBands;
+  /** Values longer than this are chained items. */
+  readonly chunkMax: number;
   /** How often each outcome was seen, to check that a sequence exercised what it should. */
   readonly outcomes = new Map<string, number>();
   /** Sums over checkpoints of stats that show memory pressure, expiry and flush at work. */
@@ -143,6 +145,7 @@ class Lockstep {
     readonly b: EngineHarness,
   ) {
     this.bands = sizeBands(scenario.config);
+    this.chunkMax = slabSettingsOf(scenario.config).slabChunkMax;
   }
 
   /** Runs one operation on both engines and requires identical results. */
@@ -216,14 +219,19 @@ function parseSize(text: string | undefined, fallback: number): number {
   return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 * 1024 }[m[2]!.toLowerCase()] ?? 1);
 }
 
-function sizeBands(config: Record<string, string>): SizeBands {
+function slabSettingsOf(config: Record<string, string>): SlabSettings {
   const page = parseSize(config.slab_page_size, DEFAULT_SLAB_SETTINGS.slabPageSize);
-  const settings: SlabSettings = {
+  return {
     factor: Number(config.factor ?? DEFAULT_SLAB_SETTINGS.factor),
     chunkSize: Number(config.chunk_size ?? DEFAULT_SLAB_SETTINGS.chunkSize),
     slabPageSize: page,
     slabChunkMax: parseSize(config.slab_chunk_max, page / 2),
   };
+}
+
+function sizeBands(config: Record<string, string>): SizeBands {
+  const settings = slabSettingsOf(config);
+  const page = settings.slabPageSize;
   const classes = modelSlabClasses(settings);
   const largest = classes[classes.length - 1]!.size;
   const itemSizeMax = parseSize(config.item_size_max, 1024 * 1024);
@@ -240,7 +248,8 @@ function sizeBands(config: Record<string, string>): SizeBands {
     [14, classes[bigIndex - 1]!.size, classes[bigIndex]!.size - 300],
     [8, 41, largest / 4],
     [3, largest / 4, largest - 300],
-    [1.5, largest, itemSizeMax + 2_000],
+    [1.5, largest, itemSizeMax],
+    [0.3, itemSizeMax - 300, itemSizeMax + 100],
   ];
 }
 
@@ -300,6 +309,11 @@ function randomExptime(dice: Dice, h: EngineHarness): number {
   ])();
 }
 
+/** A key as it reads in a report: long keys shortened. */
+function label(key: string): string {
+  return key.length > 40 ? `${key[0]}x${key.lastIndexOf(key[0]!) + 1}${key.slice(key.lastIndexOf(key[0]!) + 1)}` : key;
+}
+
 function describeBytes(value: Uint8Array | string): string {
   if (typeof value === 'string') return JSON.stringify(value);
   return `<${value.length} bytes>`;
@@ -330,33 +344,33 @@ const OPS = {
     } else if ((op === StoreOperation.APPEND || op === StoreOperation.PREPEND) && dice.chance(0.3)) {
       cas = dice.chance(0.7) ? known : known + 1n;
     }
-    const description = `store ${opName(op)} key=${key} value=${describeBytes(value)} flags=${flags} exptime=${exptime} cas=${cas}`;
+    const description = `store ${opName(op)} key=${label(key)} value=${describeBytes(value)} flags=${flags} exptime=${exptime} cas=${cas}`;
     const result = ls.both(description, (h) => h.store(key, value, { op, flags, exptime, cas }));
     ls.note(`store ${statusName(result.status)}`);
-    if (result.status === Status.SUCCESS && value.length > ls.bands[ls.bands.length - 1]![1]) ls.note('store SUCCESS chained');
+    if (result.status === Status.SUCCESS && value.length > ls.chunkMax) ls.note('store SUCCESS chained');
     if (result.status === Status.SUCCESS) ls.knownCas.set(key, result.cas);
   },
 
   get(ls: Lockstep, _dice: Dice, key: string): void {
-    const result = ls.both(`get key=${key}`, (h) => itemResult(h.get(key)));
+    const result = ls.both(`get key=${label(key)}`, (h) => itemResult(h.get(key)));
     ls.note(result === 'miss' ? 'get miss' : 'get hit');
     if (typeof result === 'object' && result !== null) ls.knownCas.set(key, (result as { cas: bigint }).cas);
   },
 
   gat(ls: Lockstep, dice: Dice, key: string): void {
     const exptime = randomExptime(dice, ls.a);
-    ls.both(`gat key=${key} exptime=${exptime}`, (h) => itemResult(h.gat(key, exptime)));
+    ls.both(`gat key=${label(key)} exptime=${exptime}`, (h) => itemResult(h.gat(key, exptime)));
   },
 
   touch(ls: Lockstep, dice: Dice, key: string): void {
     const exptime = randomExptime(dice, ls.a);
-    ls.both(`touch key=${key} exptime=${exptime}`, (h) => statusName(h.touch(key, exptime)));
+    ls.both(`touch key=${label(key)} exptime=${exptime}`, (h) => statusName(h.touch(key, exptime)));
   },
 
   remove(ls: Lockstep, dice: Dice, key: string): void {
     const known = ls.knownCas.get(key) ?? 0n;
     const cas = dice.weighted<() => bigint>([[70, () => 0n], [20, () => known], [10, () => known + 1n]])();
-    ls.both(`remove key=${key} cas=${cas}`, (h) => statusName(h.remove(key, cas)));
+    ls.both(`remove key=${label(key)} cas=${cas}`, (h) => statusName(h.remove(key, cas)));
   },
 
   arithmetic(ls: Lockstep, dice: Dice, key: string): void {
@@ -373,7 +387,7 @@ const OPS = {
     const known = ls.knownCas.get(key) ?? 0n;
     const cas = dice.weighted<() => bigint>([[80, () => 0n], [15, () => known], [5, () => known + 1n]])();
     const description =
-      `${incr ? 'incr' : 'decr'} key=${key} delta=${delta} cas=${cas}` +
+      `${incr ? 'incr' : 'decr'} key=${label(key)} delta=${delta} cas=${cas}` +
       (create ? ` create initial=${initial} exptime=${exptime}` : '');
     const result = ls.both(description, (h) => {
       const r = h.arithmetic(key, incr, delta, { create, initial, exptime, cas });
@@ -407,7 +421,7 @@ const OPS = {
 
   hold(ls: Lockstep, _dice: Dice, key: string): void {
     const pair = { a: 0, b: 0 };
-    const result = ls.both(`hold key=${key}`, (h) => {
+    const result = ls.both(`hold key=${label(key)}`, (h) => {
       const item = h.hold(key);
       if (item === undefined) return 'miss';
       if (h === ls.a) pair.a = item;
@@ -421,7 +435,7 @@ const OPS = {
     if (ls.held.length === 0) return;
     const [held] = ls.held.splice(dice.int(0, ls.held.length - 1), 1);
     const { key, bytes } = held!;
-    const result = ls.both(`release held key=${key}`, (h) => {
+    const result = ls.both(`release held key=${label(key)}`, (h) => {
       const item = h === ls.a ? held!.a : held!.b;
       const view = itemResult(h.view(item));
       h.release(item);
@@ -429,14 +443,14 @@ const OPS = {
     });
     const after = (result as { bytes: Uint8Array }).bytes;
     if (!isDeepStrictEqual(after, bytes)) {
-      ls.fail(`release held key=${key}: the held item's bytes changed`, show(bytes), show(after));
+      ls.fail(`release held key=${label(key)}: the held item's bytes changed`, bytes, after);
     }
   },
 
   abandon(ls: Lockstep, dice: Dice, key: string): void {
     const nbytes = dice.int(0, 5_000);
     const op = dice.pick([StoreOperation.SET, StoreOperation.ADD, StoreOperation.APPEND]);
-    ls.both(`allocate and release key=${key} nbytes=${nbytes} op=${opName(op)}`, (h) => {
+    ls.both(`allocate and release key=${label(key)} nbytes=${nbytes} op=${opName(op)}`, (h) => {
       const item = h.allocate(key, nbytes, 0, 0, op);
       if (item < 0) return statusName(-item);
       h.release(item);

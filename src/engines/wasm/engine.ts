@@ -191,14 +191,14 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   }
 
   itemValue(item: ItemHandle): Uint8Array {
-    const staged = this.staged.get(item);
-    if (staged !== undefined) return staged;
     const at = item * 8;
-    return this.bytes.subarray(this.dataOffset(at), this.dataOffset(at) + this.view.getUint32(at + IT_NBYTES, true) - 2);
+    if (this.view.getUint16(at + IT_FLAGS, true) & ITEM_CHAINED) return this.staged.get(item) ?? this.gather(item);
+    const data = this.dataOffset(at);
+    return this.bytes.subarray(data, data + this.view.getUint32(at + IT_NBYTES, true) - 2);
   }
 
   store(item: ItemHandle, operation: StoreOperation, cas: bigint): Status {
-    const staged = this.staged.get(item);
+    const staged = this.staged.size === 0 ? undefined : this.staged.get(item);
     if (staged !== undefined) {
       this.scatter(item, staged);
       this.staged.delete(item);
@@ -209,7 +209,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   }
 
   release(item: ItemHandle): void {
-    this.staged.delete(item);
+    if (this.staged.size !== 0) this.staged.delete(item);
     this.x.itemRelease(item);
   }
 
@@ -247,14 +247,20 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const flags = v.getUint16(at + IT_FLAGS, true);
     const keyAt = at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0);
     const nkey = v.getUint8(at + IT_NKEY);
+    const suffix = keyAt + nkey + 1;
     info.cas = flags & ITEM_CAS ? v.getBigUint64(at + IT_HEADER, true) : 0n;
     info.exptime = v.getUint32(at + IT_EXPTIME, true);
     info.time = v.getUint32(at + IT_TIME, true);
-    info.flags = flags & ITEM_CFLAGS ? v.getUint32(keyAt + nkey + 1, true) : 0;
+    info.flags = flags & ITEM_CFLAGS ? v.getUint32(suffix, true) : 0;
     info.clsid = v.getUint8(at + IT_CLSID);
     info.fetched = (flags & ITEM_FETCHED) !== 0;
-    info.key = this.bytes.subarray(keyAt, keyAt + nkey);
-    info.value = flags & ITEM_CHAINED ? this.gather(item) : this.itemValue(item);
+    info.key = this.bytes.subarray(keyAt, suffix - 1);
+    if (flags & ITEM_CHAINED) {
+      info.value = this.staged.get(item) ?? this.gather(item);
+    } else {
+      const data = suffix + (flags & ITEM_CFLAGS ? 4 : 0);
+      info.value = this.bytes.subarray(data, data + v.getUint32(at + IT_NBYTES, true) - 2);
+    }
   }
 
   getStats(group: string, add: AddStat): Status {
