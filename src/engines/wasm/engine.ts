@@ -75,6 +75,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   trackSizes = false;
   private x!: EngineExports;
   private bytes!: Uint8Array;
+  /** The module's memory; it never grows after initialize, so views over it never detach. */
+  private buffer!: ArrayBuffer;
   private view!: DataView;
   private scratch = 0;
   private lastNow = -1;
@@ -120,7 +122,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     }
     this.settings = settings;
     this.trackSizes = trackSizes;
-    this.bytes = new Uint8Array(this.x.memory.buffer);
+    this.buffer = this.x.memory.buffer;
+    this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
     this.scratch = this.x.engineScratch();
     for (let cls = 1; cls <= classes; cls++) {
@@ -194,7 +197,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const at = item * 8;
     if (this.view.getUint16(at + IT_FLAGS, true) & ITEM_CHAINED) return this.staged.get(item) ?? this.gather(item);
     const data = this.dataOffset(at);
-    return this.bytes.subarray(data, data + this.view.getUint32(at + IT_NBYTES, true) - 2);
+    return new Uint8Array(this.buffer, data, this.view.getUint32(at + IT_NBYTES, true) - 2);
   }
 
   store(item: ItemHandle, operation: StoreOperation, cas: bigint): Status {
@@ -254,12 +257,13 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     info.flags = flags & ITEM_CFLAGS ? v.getUint32(suffix, true) : 0;
     info.clsid = v.getUint8(at + IT_CLSID);
     info.fetched = (flags & ITEM_FETCHED) !== 0;
-    info.key = this.bytes.subarray(keyAt, suffix - 1);
+    // new Uint8Array(buffer, ...) rather than subarray(): no species lookup, several times cheaper.
+    info.key = new Uint8Array(this.buffer, keyAt, nkey);
     if (flags & ITEM_CHAINED) {
       info.value = this.staged.get(item) ?? this.gather(item);
     } else {
       const data = suffix + (flags & ITEM_CFLAGS ? 4 : 0);
-      info.value = this.bytes.subarray(data, data + v.getUint32(at + IT_NBYTES, true) - 2);
+      info.value = new Uint8Array(this.buffer, data, v.getUint32(at + IT_NBYTES, true) - 2);
     }
   }
 
