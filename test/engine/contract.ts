@@ -209,6 +209,19 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       }
     });
 
+    t('a key of 0 or more than 250 bytes is never stored and never found, and counts nothing', async () => {
+      const h = await open();
+      for (const key of [new Uint8Array(0), new Uint8Array(251).fill(0x61)]) {
+        isStatus(h.set(key, 'v'), Status.EINVAL, `set, ${key.length}-byte key`);
+        assert.is(h.get(key), undefined);
+        isStatus(h.touch(key, 0), Status.KEY_ENOENT, 'touch');
+        isStatus(h.remove(key), Status.KEY_ENOENT, 'remove');
+        isStatus(h.incr(key, 1n).status, Status.KEY_ENOENT, 'incr');
+      }
+      isStatus(h.set(new Uint8Array(250).fill(0x61), 'v'), Status.SUCCESS, '250-byte key');
+      expectStats(h, '', { curr_items: 1, get_misses: 0, touch_misses: 0, delete_misses: 0, incr_misses: 0 }, 'stats');
+    });
+
     t('engine calls answer synchronously (never a Promise)', async () => {
       // Every harness call asserts this; here each operation is called once on purpose.
       const h = await open();

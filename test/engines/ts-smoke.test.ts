@@ -110,6 +110,38 @@ test('incr of a value that is not a number is EINVAL; a missing key is KEY_ENOEN
   assert.is(engine.arithmetic(bytes('nothing'), request, result), Status.KEY_ENOENT);
 });
 
+test('incr wraps at 2^64 in place; with the item held it makes a new item instead', () => {
+  const { engine } = open();
+  store(engine, 'max', '18446744073709551615');
+  const request = createArithmeticRequest();
+  const result = createArithmeticResult();
+  assert.is(engine.arithmetic(bytes('max'), request, result), Status.SUCCESS);
+  assert.is(result.value, 0n);
+  assert.is(get(engine, 'max'), '0' + ' '.repeat(19));
+
+  store(engine, 'n', '5');
+  const held = engine.get(bytes('n')) as number;
+  assert.is(engine.arithmetic(bytes('n'), request, result), Status.SUCCESS);
+  const info = createItemInfo();
+  engine.getItemInfo(held, info);
+  assert.is(text(info.value), '5');
+  engine.release(held);
+  assert.is(get(engine, 'n'), '6');
+});
+
+test('arithmetic parses as strtoull: "-0" is 0, "-1" and "1a" are not numbers', () => {
+  const { engine } = open();
+  const request = createArithmeticRequest();
+  const result = createArithmeticResult();
+  store(engine, 'a', '-0');
+  assert.is(engine.arithmetic(bytes('a'), request, result), Status.SUCCESS);
+  assert.is(result.value, 1n);
+  store(engine, 'b', '-1');
+  assert.is(engine.arithmetic(bytes('b'), request, result), Status.EINVAL);
+  store(engine, 'c', '1a');
+  assert.is(engine.arithmetic(bytes('c'), request, result), Status.EINVAL);
+});
+
 test('stats slabs reports the one page class 1 took', () => {
   const { engine } = open();
   store(engine, 'a', 'hi');

@@ -73,6 +73,7 @@ class TsEngine implements EngineHandle {
   }
 
   allocate(key: Uint8Array, nbytes: number, flags: number, exptime: number, operation: StoreOperation): ItemHandle {
+    if (!keyFits(key)) return -Status.EINVAL;
     const { items, core } = this.ready();
     const now = core.currentTime();
     const hashKey = hashKeyOf(key);
@@ -167,6 +168,7 @@ class TsEngine implements EngineHandle {
   }
 
   get(key: Uint8Array): ItemHandle {
+    if (!keyFits(key)) return -Status.KEY_ENOENT;
     const { items, core } = this.ready();
     const now = core.currentTime();
     const item = items.lookup(hashKeyOf(key), now);
@@ -182,6 +184,7 @@ class TsEngine implements EngineHandle {
   }
 
   getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
+    if (!keyFits(key)) return -Status.KEY_ENOENT;
     const item = this.touchItem(key, exptime);
     if (item === null) return -Status.KEY_ENOENT;
     this.ready().items.hold(item);
@@ -189,6 +192,7 @@ class TsEngine implements EngineHandle {
   }
 
   touch(key: Uint8Array, exptime: number): Status {
+    if (!keyFits(key)) return Status.KEY_ENOENT;
     return this.touchItem(key, exptime) === null ? Status.KEY_ENOENT : Status.SUCCESS;
   }
 
@@ -207,6 +211,7 @@ class TsEngine implements EngineHandle {
   }
 
   remove(key: Uint8Array, cas: bigint): Status {
+    if (!keyFits(key)) return Status.KEY_ENOENT;
     const { items, core } = this.ready();
     const item = items.lookup(hashKeyOf(key), core.currentTime());
     if (item === null) {
@@ -220,6 +225,7 @@ class TsEngine implements EngineHandle {
   }
 
   arithmetic(key: Uint8Array, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    if (!keyFits(key)) return Status.KEY_ENOENT;
     const { items, core, settings } = this.ready();
     const now = core.currentTime();
     const hashKey = hashKeyOf(key);
@@ -307,4 +313,11 @@ class TsEngine implements EngineHandle {
     if (this.state === null) throw new Error('ts engine: used before initialize');
     return this.state;
   }
+}
+
+/** memcached keys are 1 to KEY_MAX_LENGTH bytes; no item can have any other key. */
+const KEY_MAX_LENGTH = 250;
+
+function keyFits(key: Uint8Array): boolean {
+  return key.length > 0 && key.length <= KEY_MAX_LENGTH;
 }
