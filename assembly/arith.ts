@@ -1,9 +1,12 @@
 // incr/decr on unsigned 64-bit decimal values; cf. memcached's do_add_delta and safe_strtoull.
 
-import { ITEM_CHAINED, IO_DIGITS, IO_VALUE, IT_EXPTIME, itClientFlags, itClsid, itExptime, itHas, itKey, itNbytes, itNkey, itRefcount, itCas, itSetCas, scratch, useCas } from './layout';
 import {
-  EINVAL, ENOMEM, KEY_EEXISTS, KEY_ENOENT, SUCCESS, casIdNext, dataSeg, itemAlloc, itemDeref, itemFind,
-  itemHold, itemLink, itemUnlink, itemUpdate, storedCasSet,
+  ITEM_CHAINED, IO_DIGITS, IO_VALUE, casOut, itCas, itClientFlags, itClsid, itExptime, itHas, itKey,
+  itNbytes, itNkey, itRefcount, itSetCas, scratch,
+} from './layout';
+import {
+  EINVAL, ENOMEM, KEY_EEXISTS, KEY_ENOENT, SUCCESS, dataSeg, itemAlloc, itemDeref, itemFind,
+  itemHold, itemLink, itemSwap, itemUpdate, nextCas,
 } from './items';
 import { CS_DECR_HITS, CS_INCR_HITS, GS_DECR_MISSES, GS_INCR_MISSES, countClass, countGlobal } from './stats';
 
@@ -77,12 +80,12 @@ export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create:
     countGlobal(incr ? GS_INCR_MISSES : GS_DECR_MISSES);
     if (!create) return KEY_ENOENT;
     const len = formatU64(initial);
-    const created = itemAlloc(key, nkey, 0, exptime, len + 2);
+    const created = itemAlloc(key, nkey, 0, exptime, len);
     if (created == 0) return ENOMEM;
     memory.copy(dataSeg(created, 0), scratch + IO_DIGITS, len);
     itemLink(created);
     store<u64>(scratch + IO_VALUE, initial);
-    storedCasSet(itCas(created));
+    casOut(itCas(created));
     itemDeref(created);
     return SUCCESS;
   }
@@ -100,22 +103,18 @@ export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create:
     const data = dataSeg(it, 0);
     memory.copy(data, scratch + IO_DIGITS, len);
     memory.fill(data + len, 0x20, oldLen - len);
-    itSetCas(it, useCas ? casIdNext() : 0);
+    itSetCas(it, nextCas());
     itemUpdate(it);
-    storedCasSet(itCas(it));
+    casOut(itCas(it));
     return SUCCESS;
   }
   itemHold(it);
-  const fresh = itemAlloc(itKey(it), itNkey(it), itClientFlags(it), itExptime(it), len + 2);
+  const fresh = itemAlloc(itKey(it), itNkey(it), itClientFlags(it), itExptime(it), len);
   if (fresh == 0) {
     itemDeref(it);
     return ENOMEM;
   }
   memory.copy(dataSeg(fresh, 0), scratch + IO_DIGITS, len);
-  itemUnlink(it);
-  itemLink(fresh);
-  itemDeref(it);
-  storedCasSet(itCas(fresh));
-  itemDeref(fresh);
+  casOut(itemSwap(it, fresh));
   return SUCCESS;
 }

@@ -104,7 +104,7 @@ function expandStep(n: u32): void {
   }
 }
 
-/** Calls back for every linked item (self-check): returns the number of items seen. */
+/** Self-check: counts the items in every live chain, each findable by its own key. */
 export function assocCount(): u32 {
   let n: u32 = 0;
   const size: u32 = <u32>1 << hashpower;

@@ -3,7 +3,7 @@
 // u64 results from the scratch slots or item fields from the item header (layout.ts).
 
 import {
-  CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
+  CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_DELTA,
   IO_INITIAL, IO_KEY, MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_TAIL,
   classRec, itCas, itClsid, itLru, itTime, scratch, segRec, setCurrentTime, setRegions,
   setSettings, currentTime, IT_EXPTIME, sizesHist,
@@ -11,9 +11,8 @@ import {
 import { assocCount, assocInit, assocRegionBytes, expanding, hashItems, hashpower } from './assoc';
 import { itemArith } from './arith';
 import {
-  E2BIG, KEY_EEXISTS, KEY_ENOENT, SUCCESS, allocFailureSet, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
-  itemFind, itemFlush, itemHold, itemStore, itemUnlink, segAvail, storedCas, allocFailure,
-  itemsReset,
+  KEY_EEXISTS, KEY_ENOENT, SUCCESS, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
+  itemFind, itemFlush, itemHold, itemStore, itemUnlink, segAvail, allocFailure, itemsReset,
 } from './items';
 import { lruCheck } from './lru';
 import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
@@ -44,10 +43,10 @@ export function engineInit(
   const sizesAt = statsAt + STATS_BYTES;
   const sizesBytes: usize = trackSizes != 0 ? <usize>(((itemSizeMax >>> 5) + 2) << 2) : 0;
   const hashAt = (sizesAt + sizesBytes + 63) & ~63;
-  // Classes first: the most items memory can hold sizes the hash table.
+  // Classes first: the most items memory can hold sizes the hash table. The class table does
+  // not depend on where the hash tables and pages go, so it is built once, here.
   setRegions(base, classesAt, statsAt, sizesAt, 0, 0, 0);
-  const ensure = memoryEnsure(<u64>hashAt);
-  if (!ensure) return INIT_NO_MEMORY;
+  if (!memoryEnsure(<u64>hashAt)) return INIT_NO_MEMORY;
   const nclasses = slabsInit(chunkSize, factor, pages);
   const maxItems = <u64>pages * <u64>load<u32>(classRec(1), CL_PERSLAB);
   let maxP = power;
@@ -58,7 +57,6 @@ export function engineInit(
   const end = <u64>pagesAt + <u64>pages * <u64>pageSize;
   if (end > MEMORY_MAX || !memoryEnsure(end)) return INIT_NO_MEMORY;
   setRegions(base, classesAt, statsAt, sizesAt, hashAt, hashAt + aBytes, pagesAt);
-  slabsInit(chunkSize, factor, pages);
   assocInit(power, maxP);
   itemsReset();
   return <i32>nclasses;
@@ -135,8 +133,7 @@ export function itemTouch(nkey: u32, exptime: u32): i32 {
 
 /** A held, unlinked item with room for `nbytes` of value, or -E2BIG / -ENOMEM. */
 export function itemAllocate(nkey: u32, flags: u32, exptime: u32, nbytes: u32, op: i32): i32 {
-  // Sizes near 2^32 would wrap the accounting; they are too large for any cache anyway.
-  const it = nbytes > 0x7ffffff0 ? tooLarge() : itemAlloc(key(), nkey, flags, exptime, nbytes + 2);
+  const it = itemAlloc(key(), nkey, flags, exptime, nbytes);
   if (it == 0) {
     itemAllocFailed(key(), nkey, op);
     return -allocFailure;
@@ -144,16 +141,9 @@ export function itemAllocate(nkey: u32, flags: u32, exptime: u32, nbytes: u32, o
   return handle(it);
 }
 
-function tooLarge(): usize {
-  allocFailureSet(E2BIG);
-  return 0;
-}
-
 /** Links an allocated item under `op`; the CAS to compare is in IO_CAS_IN, the new one goes to IO_CAS_OUT. */
 export function itemStoreOp(h: u32, op: i32): i32 {
-  const status = itemStore(itemAt(h), op, load<u64>(scratch + IO_CAS_IN));
-  if (status == SUCCESS) store<u64>(scratch + IO_CAS_OUT, storedCas);
-  return status;
+  return itemStore(itemAt(h), op, load<u64>(scratch + IO_CAS_IN));
 }
 
 export function itemRelease(h: u32): void {
@@ -177,9 +167,7 @@ export function itemRemove(nkey: u32): i32 {
 /** incr/decr: delta, initial and cas in their scratch slots; value and CAS out likewise. */
 export function itemArithmetic(nkey: u32, incr: i32, create: i32, exptime: u32): i32 {
   const s = scratch;
-  const status = itemArith(key(), nkey, incr != 0, load<u64>(s + IO_DELTA), create != 0, load<u64>(s + IO_INITIAL), exptime, load<u64>(s + IO_CAS_IN));
-  if (status == SUCCESS) store<u64>(s + IO_CAS_OUT, storedCas);
-  return status;
+  return itemArith(key(), nkey, incr != 0, load<u64>(s + IO_DELTA), create != 0, load<u64>(s + IO_INITIAL), exptime, load<u64>(s + IO_CAS_IN));
 }
 
 /** flush_all: `newOldest` is realtime(exptime), or now. */

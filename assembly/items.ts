@@ -8,7 +8,7 @@ import {
   ITEM_CFLAGS, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, KEY_MAX, WARM_LRU, currentTime,
   itCas, itClientFlags, itClsid, itData, itExptime, itFlags, itHas, itKey, itLru, itNbytes,
   itNkey, itNtotal, itRefcount, itSetCas, itSetFlags, itTime, itemNtotal, itemSizeMax,
-  sizesHist, slabChunkMax, trackSizes, useCas, classSize,
+  sizesHist, slabChunkMax, trackSizes, useCas, classSize, casOut,
 } from './layout';
 import { assocDelete, assocFind, assocInsert } from './assoc';
 import { hashKey } from './hash';
@@ -52,21 +52,9 @@ export function itemsReset(): void {
   oldestCas = 0;
 }
 
-@inline function nextCas(): u64 {
+/** A new CAS value from the one counter, or 0 with CAS off (-C). */
+@inline export function nextCas(): u64 {
   return useCas ? ++casId : 0;
-}
-
-/** A new CAS value from the one counter (for changes made in place). */
-export function casIdNext(): u64 {
-  return ++casId;
-}
-
-export function allocFailureSet(status: i32): void {
-  allocFailure = status;
-}
-
-export function storedCasSet(cas: u64): void {
-  storedCas = cas;
 }
 
 export function isFlushed(it: usize): bool {
@@ -92,10 +80,18 @@ function allocChunk(cls: u32): usize {
 }
 
 /**
- * A new unlinked item holding one reference, with key, flags, exptime (rel) and room for
- * `nbytes` (value + CRLF; the CRLF is written here). 0 on failure, reason in allocFailure.
+ * A new unlinked item holding one reference, with key, flags, exptime (rel) and room for a
+ * value of `vlen` bytes (and the CRLF after it, written here). 0 on failure, reason in
+ * allocFailure.
  */
-export function itemAlloc(key: usize, nkey: u32, flags: u32, exptime: u32, nbytes: u32): usize {
+export function itemAlloc(key: usize, nkey: u32, flags: u32, exptime: u32, vlen: u32): usize {
+  // A value longer than the limit is too large whatever else the item holds; testing it first
+  // also keeps the sums below from wrapping for lengths near 2^32.
+  if (vlen > itemSizeMax) {
+    allocFailure = E2BIG;
+    return 0;
+  }
+  const nbytes = vlen + 2;
   const ntotal = itemNtotal(nkey, flags, nbytes);
   if (ntotal > itemSizeMax) {
     allocFailure = E2BIG;
@@ -261,6 +257,18 @@ function itemReplace(old: usize, it: usize): void {
   itemLink(it);
 }
 
+/**
+ * Puts `fresh`, an item the engine allocated to replace `old` (which it holds), in old's place
+ * and drops the engine's holds on both; returns the CAS the fresh item got.
+ */
+export function itemSwap(old: usize, fresh: usize): u64 {
+  itemReplace(old, fresh);
+  itemDeref(old);
+  const cas = itCas(fresh);
+  itemDeref(fresh);
+  return cas;
+}
+
 function sizesAdd(it: usize, delta: i32): void {
   const p = sizesHist + ((<usize>(itNtotal(it) + 31) >>> 5) << 2);
   store<u32>(p, <u32>(<i32>load<u32>(p) + delta));
@@ -269,7 +277,12 @@ function sizesAdd(it: usize, delta: i32): void {
 /** memcached's do_item_get: the item under the key if live; expiry and flush decided here. */
 export function itemFind(key: usize, nkey: u32): usize {
   if (nkey == 0 || nkey > KEY_MAX) return 0;
-  const it = assocFind(key, nkey, hashKey(key, nkey));
+  return itemFindHashed(key, nkey, hashKey(key, nkey));
+}
+
+/** itemFind for a key whose hash is known (an allocated item carries it). */
+function itemFindHashed(key: usize, nkey: u32, hv: u32): usize {
+  const it = assocFind(key, nkey, hv);
   if (it == 0) return 0;
   if (isFlushed(it)) {
     itemUnlink(it);
@@ -313,7 +326,7 @@ export function itemUpdate(it: usize): void {
 /** Links `it` under operation `op`; `cas` is compared for CAS and APPEND/PREPEND. */
 export function itemStore(it: usize, op: i32, cas: u64): i32 {
   countClass(itClsid(it), CS_CMD_SET);
-  const old = itemFind(itKey(it), itNkey(it));
+  const old = itemFindHashed(itKey(it), itNkey(it), load<u32>(it, IT_HV));
   if (old == 0) {
     if (op == OP_CAS) {
       countGlobal(GS_CAS_MISSES);
@@ -321,7 +334,7 @@ export function itemStore(it: usize, op: i32, cas: u64): i32 {
     }
     if (op == OP_ADD || op == OP_SET) {
       itemLink(it);
-      storedCas = itCas(it);
+      casOut(itCas(it));
       return SUCCESS;
     }
     return NOT_STORED;
@@ -342,7 +355,7 @@ export function itemStore(it: usize, op: i32, cas: u64): i32 {
     itemHold(old);
     const oldLen = itNbytes(old) - 2;
     const addLen = itNbytes(it) - 2;
-    const joined = itemAlloc(itKey(it), itNkey(it), itClientFlags(old), itExptime(old), oldLen + addLen + 2);
+    const joined = itemAlloc(itKey(it), itNkey(it), itClientFlags(old), itExptime(old), oldLen + addLen);
     if (joined == 0) {
       itemDeref(old);
       return NOT_STORED;
@@ -354,20 +367,15 @@ export function itemStore(it: usize, op: i32, cas: u64): i32 {
       dataCopy(joined, 0, it, 0, addLen);
       dataCopy(joined, addLen, old, 0, oldLen);
     }
-    itemReplace(old, joined);
-    itemDeref(old);
-    storedCas = itCas(joined);
-    itSetCas(it, storedCas); // the caller reads the stored CAS from the item it holds
-    itemDeref(joined);
+    const cas = itemSwap(old, joined);
+    itSetCas(it, cas); // the caller reads the stored CAS from the item it holds
+    casOut(cas);
     return SUCCESS;
   }
   itemReplace(old, it);
-  storedCas = itCas(it);
+  casOut(itCas(it));
   return SUCCESS;
 }
-
-/** CAS of the item the last successful store or arithmetic left under the key. */
-export let storedCas: u64 = 0;
 
 /** memcached's allocation failure path: count it, and a failed SET drops the old value. */
 export function itemAllocFailed(key: usize, nkey: u32, op: i32): void {

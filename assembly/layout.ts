@@ -127,6 +127,11 @@ export function setSettings(cas: bool, evict: bool, isMax: u32, chunkMax: u32, p
   trackSizes = sizes;
 }
 
+/** Where a store or arithmetic leaves the CAS of the item it stored, for the host to read. */
+@inline export function casOut(cas: u64): void {
+  store<u64>(scratch + IO_CAS_OUT, cas);
+}
+
 // ---- the clock: rel seconds, pushed in by the host before each operation ----
 export let currentTime: u32 = 0;
 export function setCurrentTime(now: u32): void {

@@ -9,7 +9,7 @@ export const DEFAULT_ENGINE = 'wasm';
 export interface Settings {
   /** -E: a built-in engine name, a module path, or a package. */
   engine: string;
-  /** -e / --engine-config: 'key=value;...' as given (repeats are joined with ';'). */
+  /** --engine-config: 'key=value;...' as given (repeats are joined with ';'). */
   engineConfig: string;
   /** Engine config entries implied by -m -M -f -n -I -C -o, in command-line order. */
   flagConfig: Map<string, string>;
@@ -173,7 +173,8 @@ export function parseSettings(argv: readonly string[]): Settings {
  * --engine-config, which win where both name a key. memcached's engine branch first refused to mix
  * -e with the old flags ("You can't mix -e with the old options"); its descendant arcus-memcached
  * instead appends -e after the flags' entries, and the engine's parser keeps the last value of a
- * key. We do the latter: `-m 64 -e cache_size=128m` gives 128m.
+ * key. We do the latter with --engine-config (-e stays memcached 1.6's memory file):
+ * `-m 64 --engine-config cache_size=128m` gives 128m.
  * Throws (as parseEngineConfig does) on an entry without '='.
  */
 export function engineConfigFor(settings: Settings): Map<string, string> {

@@ -155,10 +155,7 @@ class TsEngine implements EngineHandle {
     const [first, second] = append ? [old.value, item.value] : [item.value, old.value];
     joined.value.set(first, 0);
     joined.value.set(second, first.length);
-    items.replace(old, joined, now);
-    items.drop(old);
-    item.cas = joined.cas;
-    items.drop(joined);
+    item.cas = items.swap(old, joined, now);
     return Status.SUCCESS;
   }
 
@@ -269,10 +266,7 @@ class TsEngine implements EngineHandle {
       return Status.ENOMEM;
     }
     fresh.value.set(digits);
-    items.replace(item, fresh, now);
-    items.drop(item);
-    result.cas = fresh.cas;
-    items.drop(fresh);
+    result.cas = items.swap(item, fresh, now);
     return Status.SUCCESS;
   }
 

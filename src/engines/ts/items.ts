@@ -153,7 +153,7 @@ export class Items {
     item.linked = true;
     item.stored = true;
     item.time = now;
-    item.cas = this.settings.useCas ? ++this.casCounter : 0n;
+    item.cas = this.nextCas();
     this.table.set(item.hashKey, item);
     this.lru.linkHead(item, HOT_LRU);
     this.currItems += 1;
@@ -182,6 +182,17 @@ export class Items {
   replace(old: Item, item: Item, now: number): void {
     this.unlink(old);
     this.link(item, now);
+  }
+
+  /**
+   * Puts `fresh`, an item the engine allocated to replace `old` (which it holds), in old's place
+   * and drops the engine's holds on both; returns the CAS the fresh item got.
+   */
+  swap(old: Item, fresh: Item, now: number): bigint {
+    this.replace(old, fresh, now);
+    this.drop(old);
+    this.drop(fresh);
+    return fresh.cas;
   }
 
   /** A new CAS for an item changed in place. */

@@ -195,8 +195,10 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
 
   itemValue(item: ItemHandle): Uint8Array {
     const at = item * 8;
-    if (this.view.getUint16(at + IT_FLAGS, true) & ITEM_CHAINED) return this.staged.get(item) ?? this.gather(item);
-    const data = this.dataOffset(at);
+    const flags = this.flagsOf(item);
+    if (flags & ITEM_CHAINED) return this.staged.get(item) ?? this.gather(item);
+    const keyAt = at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0);
+    const data = dataOffset(keyAt, this.view.getUint8(at + IT_NKEY), flags);
     return new Uint8Array(this.buffer, data, this.view.getUint32(at + IT_NBYTES, true) - 2);
   }
 
@@ -250,21 +252,18 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const flags = v.getUint16(at + IT_FLAGS, true);
     const keyAt = at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0);
     const nkey = v.getUint8(at + IT_NKEY);
-    const suffix = keyAt + nkey + 1;
     info.cas = flags & ITEM_CAS ? v.getBigUint64(at + IT_HEADER, true) : 0n;
     info.exptime = v.getUint32(at + IT_EXPTIME, true);
     info.time = v.getUint32(at + IT_TIME, true);
-    info.flags = flags & ITEM_CFLAGS ? v.getUint32(suffix, true) : 0;
+    info.flags = flags & ITEM_CFLAGS ? v.getUint32(keyAt + nkey + 1, true) : 0;
     info.clsid = v.getUint8(at + IT_CLSID);
     info.fetched = (flags & ITEM_FETCHED) !== 0;
     // new Uint8Array(buffer, ...) rather than subarray(): no species lookup, several times cheaper.
     info.key = new Uint8Array(this.buffer, keyAt, nkey);
-    if (flags & ITEM_CHAINED) {
-      info.value = this.staged.get(item) ?? this.gather(item);
-    } else {
-      const data = suffix + (flags & ITEM_CFLAGS ? 4 : 0);
-      info.value = new Uint8Array(this.buffer, data, v.getUint32(at + IT_NBYTES, true) - 2);
-    }
+    // Inline rather than itemValue(): this is every get's path, and the header is read already.
+    info.value = flags & ITEM_CHAINED
+      ? (this.staged.get(item) ?? this.gather(item))
+      : new Uint8Array(this.buffer, dataOffset(keyAt, nkey, flags), v.getUint32(at + IT_NBYTES, true) - 2);
   }
 
   getStats(group: string, add: AddStat): Status {
@@ -287,11 +286,6 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     return this.view.getUint16(item * 8 + IT_FLAGS, true);
   }
 
-  private dataOffset(at: number): number {
-    const flags = this.view.getUint16(at + IT_FLAGS, true);
-    const nkey = this.view.getUint8(at + IT_NKEY);
-    return at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0) + nkey + 1 + (flags & ITEM_CFLAGS ? 4 : 0);
-  }
 
   /** Copies a chained item's value out of its chunks. */
   private gather(item: ItemHandle): Uint8Array {
@@ -367,6 +361,11 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     }
     return out;
   }
+}
+
+/** Where the value starts: after the key, its NUL and the client flags when non-zero. */
+function dataOffset(keyAt: number, nkey: number, flags: number): number {
+  return keyAt + nkey + 1 + (flags & ITEM_CFLAGS ? 4 : 0);
 }
 
 /** AssemblyScript's abort(): a failed assert in a debug build is a broken invariant. */
