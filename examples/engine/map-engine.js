@@ -310,16 +310,20 @@ class MapEngine {
     return SUCCESS;
   }
 
-  getItemInfo(handle, info) {
+  getItemInfo(handle, info, withCas = false) {
     const item = this.item(handle);
-    info.cas = item.cas;
+    if (withCas) info.cas = item.cas;
     info.exptime = item.exptime;
     info.time = item.time;
     info.flags = item.flags;
     info.clsid = 0;
     info.fetched = item.fetched;
-    info.key = item.key;
-    info.value = item.value;
+    info.keyBytes = item.key;
+    info.keyOffset = 0;
+    info.nkey = item.key.length;
+    info.valueBytes = item.value;
+    info.valueOffset = 0;
+    info.nvalue = item.value.length;
   }
 
   getStats(group, add) {

@@ -40,9 +40,13 @@ export function isItem(result: ItemHandle): boolean {
   return result > 0;
 }
 
-/** What `getItemInfo` fills: cf. engine.h's item_info. Reuse one object across calls. */
+/**
+ * What `getItemInfo` fills: cf. engine.h's item_info. Reuse one object across calls: filling it
+ * allocates nothing (the key and value are given as a buffer and a range, not as new views), so
+ * the read path of a server or an embedding stays free of garbage.
+ */
 export interface ItemInfo {
-  /** 0 when CAS is disabled (-C). */
+  /** 0 when CAS is disabled (-C); filled only when `getItemInfo` is asked for it. */
   cas: bigint;
   /** rel time at which the item expires; 0 never. */
   exptime: number;
@@ -54,15 +58,42 @@ export interface ItemInfo {
   clsid: number;
   /** Whether the item was read since it was stored (memcached's ITEM_FETCHED). */
   fetched: boolean;
-  /** The key bytes; a view valid until the item is released. */
-  key: Uint8Array;
-  /** The value bytes without CRLF; a view valid until the item is released. */
-  value: Uint8Array;
+  /** The key is keyBytes[keyOffset, keyOffset + nkey): valid until the item is released. */
+  keyBytes: Uint8Array;
+  keyOffset: number;
+  nkey: number;
+  /** The value (no CRLF) is valueBytes[valueOffset, valueOffset + nvalue): valid until release. */
+  valueBytes: Uint8Array;
+  valueOffset: number;
+  nvalue: number;
 }
 
 export function createItemInfo(): ItemInfo {
   const empty = new Uint8Array(0);
-  return { cas: 0n, exptime: 0, time: 0, flags: 0, clsid: 0, fetched: false, key: empty, value: empty };
+  return {
+    cas: 0n,
+    exptime: 0,
+    time: 0,
+    flags: 0,
+    clsid: 0,
+    fetched: false,
+    keyBytes: empty,
+    keyOffset: 0,
+    nkey: 0,
+    valueBytes: empty,
+    valueOffset: 0,
+    nvalue: 0,
+  };
+}
+
+/** The key of a filled ItemInfo as a view (allocates: not for hot paths). */
+export function itemInfoKey(info: ItemInfo): Uint8Array {
+  return info.keyBytes.subarray(info.keyOffset, info.keyOffset + info.nkey);
+}
+
+/** The value of a filled ItemInfo as a view (allocates: not for hot paths). */
+export function itemInfoValue(info: ItemInfo): Uint8Array {
+  return info.valueBytes.subarray(info.valueOffset, info.valueOffset + info.nvalue);
 }
 
 /** Arguments of `arithmetic`: incr/decr with the binary and meta protocols' extras. */
@@ -165,8 +196,11 @@ export interface EngineHandle {
    */
   flush(exptime: number): MaybePromise<Status>;
 
-  /** Fills `info` for an item the caller holds. */
-  getItemInfo(item: ItemHandle, info: ItemInfo): void;
+  /**
+   * Fills `info` for an item the caller holds; `info.cas` only when `withCas` (reading a u64
+   * makes a BigInt, which a plain get does not need).
+   */
+  getItemInfo(item: ItemHandle, info: ItemInfo, withCas?: boolean): void;
 
   /**
    * Statistics of a group: '' (general), 'settings', 'items', 'slabs', 'sizes'. ENOTSUP for a

@@ -6,7 +6,7 @@ import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
 import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
-import { ENGINE_INTERFACE_VERSION, createItemInfo } from '../../src/engine/types.ts';
+import { ENGINE_INTERFACE_VERSION, createItemInfo, itemInfoKey, itemInfoValue } from '../../src/engine/types.ts';
 import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
 import {
   DEFAULT_SLAB_SETTINGS,
@@ -574,8 +574,8 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       h.engine.itemValue(item).set([1, 2, 3]);
       isStatus(h.sync(h.engine.store(item, SET, 0n), 'store'), Status.SUCCESS, 'store');
       const info = createItemInfo();
-      h.engine.getItemInfo(item, info);
-      assert.equal([info.cas, info.flags, latin1(info.key), [...info.value]], [2n, 5, 'a', [1, 2, 3]]);
+      h.engine.getItemInfo(item, info, true);
+      assert.equal([info.cas, info.flags, latin1(itemInfoKey(info)), [...itemInfoValue(info)]], [2n, 5, 'a', [1, 2, 3]]);
       h.release(item);
       assert.equal([...(h.get('a')?.bytes ?? [])], [1, 2, 3]);
     });

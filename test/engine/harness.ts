@@ -12,6 +12,8 @@ import {
   createArithmeticRequest,
   createArithmeticResult,
   createItemInfo,
+  itemInfoKey,
+  itemInfoValue,
 } from '../../src/engine/types.ts';
 import type {
   CreateInstance,
@@ -279,7 +281,7 @@ export class EngineHarness {
     const status = this.sync(this.engine.store(item, op, options.cas ?? 0n), 'store');
     let cas = 0n;
     if (status === Status.SUCCESS) {
-      this.engine.getItemInfo(item, this.info);
+      this.engine.getItemInfo(item, this.info, true);
       cas = this.info.cas;
     }
     this.engine.release(item);
@@ -352,10 +354,10 @@ export class EngineHarness {
   /** A copy of an item the caller holds. */
   view(item: ItemHandle): ItemView {
     const info = createItemInfo();
-    this.engine.getItemInfo(item, info);
-    const bytes = Uint8Array.from(info.value);
+    this.engine.getItemInfo(item, info, true);
+    const bytes = Uint8Array.from(itemInfoValue(info));
     return {
-      key: latin1(info.key),
+      key: latin1(itemInfoKey(info)),
       value: latin1(bytes),
       bytes,
       flags: info.flags,

@@ -11,7 +11,7 @@ import { parseEngineConfig } from '../../src/engine/config.ts';
 import { EngineLoadError, loadEngine, startEngine } from '../../src/engine/loader.ts';
 import type { BuiltinEngines } from '../../src/engine/loader.ts';
 import { Status, StoreOperation } from '../../src/engine/status.ts';
-import { createItemInfo } from '../../src/engine/types.ts';
+import { createItemInfo, itemInfoValue } from '../../src/engine/types.ts';
 import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,7 +46,7 @@ async function setThenGet(engine: EngineHandle, key: string, value: string, flag
   assert.ok(hit > 0, `get returned ${hit}`);
   const info = createItemInfo();
   engine.getItemInfo(hit, info);
-  assert.is(new TextDecoder().decode(info.value), value);
+  assert.is(new TextDecoder().decode(itemInfoValue(info)), value);
   assert.is(info.flags, flags);
   engine.release(hit);
   assert.is(await engine.get(encode(`${key}-missing`)), -Status.KEY_ENOENT);

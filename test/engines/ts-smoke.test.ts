@@ -9,6 +9,7 @@ import {
   createArithmeticRequest,
   createArithmeticResult,
   createItemInfo,
+  itemInfoValue,
   type EngineHandle,
   type LogLevel,
 } from '../../src/engine/types.ts';
@@ -49,7 +50,7 @@ function get(engine: EngineHandle, key: string): string | undefined {
   if (item === -Status.KEY_ENOENT) return undefined;
   const info = createItemInfo();
   engine.getItemInfo(item, info);
-  const value = text(info.value);
+  const value = text(itemInfoValue(info));
   engine.release(item);
   return value;
 }
@@ -124,7 +125,7 @@ test('incr wraps at 2^64 in place; with the item held it makes a new item instea
   assert.is(engine.arithmetic(bytes('n'), request, result), Status.SUCCESS);
   const info = createItemInfo();
   engine.getItemInfo(held, info);
-  assert.is(text(info.value), '5');
+  assert.is(text(itemInfoValue(info)), '5');
   engine.release(held);
   assert.is(get(engine, 'n'), '6');
 });

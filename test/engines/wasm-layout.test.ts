@@ -28,7 +28,7 @@ function storedItem(e: WasmEngine, key: string, value: string, flags: number): {
   const info = createItemInfo();
   e.getItemInfo(item, info);
   e.release(item);
-  const memory = new Uint8Array(info.key.buffer);
+  const memory = info.keyBytes;
   return { at: item * 8, memory };
 }
 

@@ -277,16 +277,20 @@ class TsEngine implements EngineHandle {
     return Status.SUCCESS;
   }
 
-  getItemInfo(handle: ItemHandle, info: ItemInfo): void {
+  getItemInfo(handle: ItemHandle, info: ItemInfo, withCas = false): void {
     const item = this.ready().items.byHandle(handle);
-    info.cas = item.cas;
+    if (withCas) info.cas = item.cas;
     info.exptime = item.exptime;
     info.time = item.time;
     info.flags = item.flags;
     info.clsid = item.clsid;
     info.fetched = item.fetched;
-    info.key = item.key;
-    info.value = item.value;
+    info.keyBytes = item.key;
+    info.keyOffset = 0;
+    info.nkey = item.key.length;
+    info.valueBytes = item.value;
+    info.valueOffset = 0;
+    info.nvalue = item.value.length;
   }
 
   getStats(group: string, add: AddStat): Status {
