@@ -70,15 +70,26 @@ export function formatU64(v: u64): u32 {
   return n;
 }
 
+/** With `hold`: the item holding the result, held for the host (do_add_delta's it_ret); else 0. */
+export let arithItem: usize = 0;
+/** Whether the last itemArith found the key missing and (tried to) create it. */
+export let arithCreated: bool = false;
+
 /**
  * incr (or decr) the value under the key by `delta`. With `create`, a missing key is created
- * holding `initial`. `cas` non-zero must match. Result value and CAS go to the scratch slots.
+ * holding `initial` (no miss is counted, as memcached). `cas` non-zero must match. Result value
+ * and CAS go to the scratch slots.
  */
-export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create: bool, initial: u64, exptime: u32, cas: u64): i32 {
+export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create: bool, initial: u64, exptime: u32, cas: u64, hold: bool): i32 {
+  arithItem = 0;
+  arithCreated = false;
   const it = itemFind(key, nkey);
   if (it == 0) {
-    countGlobal(incr ? GS_INCR_MISSES : GS_DECR_MISSES);
-    if (!create) return KEY_ENOENT;
+    if (!create) {
+      countGlobal(incr ? GS_INCR_MISSES : GS_DECR_MISSES);
+      return KEY_ENOENT;
+    }
+    arithCreated = true;
     const len = formatU64(initial);
     const created = itemAlloc(key, nkey, 0, exptime, len);
     if (created == 0) return ENOMEM;
@@ -86,7 +97,8 @@ export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create:
     itemLink(created);
     store<u64>(scratch + IO_VALUE, initial);
     casOut(itCas(created));
-    itemDeref(created);
+    if (hold) arithItem = created; // the allocation's reference becomes the host's
+    else itemDeref(created);
     return SUCCESS;
   }
   const oldLen = itNbytes(it) - 2;
@@ -106,6 +118,10 @@ export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create:
     itSetCas(it, nextCas());
     itemUpdate(it);
     casOut(itCas(it));
+    if (hold) {
+      itemHold(it);
+      arithItem = it;
+    }
     return SUCCESS;
   }
   itemHold(it);
@@ -115,6 +131,10 @@ export function itemArith(key: usize, nkey: u32, incr: bool, delta: u64, create:
     return ENOMEM;
   }
   memory.copy(dataSeg(fresh, 0), scratch + IO_DIGITS, len);
+  if (hold) {
+    itemHold(fresh);
+    arithItem = fresh;
+  }
   casOut(itemSwap(it, fresh));
   return SUCCESS;
 }

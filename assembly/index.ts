@@ -3,16 +3,18 @@
 // u64 results from the scratch slots or item fields from the item header (layout.ts).
 
 import {
-  CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_DELTA,
-  IO_INITIAL, IO_KEY, MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_TAIL,
-  classRec, itCas, itClsid, itLru, itTime, scratch, segRec, setCurrentTime, setRegions,
+  CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CREATED, IO_DELTA,
+  IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
+  MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_TAIL, classRec, itCas, itClsid, itFlags,
+  itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
   setSettings, currentTime, IT_EXPTIME, sizesHist,
 } from './layout';
 import { assocCount, assocInit, assocRegionBytes, expanding, hashItems, hashpower } from './assoc';
-import { itemArith } from './arith';
+import { arithCreated, arithItem, itemArith } from './arith';
 import {
   KEY_EEXISTS, KEY_ENOENT, SUCCESS, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
-  itemFind, itemFlush, itemHold, itemStore, itemUnlink, segAvail, allocFailure, itemsReset,
+  itemFind, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
+  itemsReset, oldestLive,
 } from './items';
 import { lruCheck } from './lru';
 import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
@@ -21,6 +23,19 @@ import {
   GS_GET_MISSES, GS_TOUCH_MISSES, STATS_BYTES, classStat, countClass, countGlobal, globalStat,
   statsReset,
 } from './stats';
+
+// itemGet options (GetRequest in src/engine/types.ts, as bits).
+export const GET_NO_BUMP: u32 = 1; // leave the hit marks and the LRU alone (mg u, h, l; me)
+export const GET_COUNT_TOUCH: u32 = 2; // a hit counts touch_hits (mg T)
+export const GET_COUNT_NONE: u32 = 4; // count no hit or miss (me)
+export const GET_VIVIFY: u32 = 8; // on a miss, link an empty item and return it (mg N)
+// itemRemove options (RemoveOption in src/engine/types.ts).
+export const REMOVE_COMPARE_CAS: u32 = 1; // compare even a 0 CAS; a mismatch counts delete_misses
+export const REMOVE_INVALIDATE: u32 = 2; // mark stale with a new CAS instead of removing (md I)
+export const REMOVE_SET_EXPTIME: u32 = 4; // with INVALIDATE, set the exptime too (md I T)
+// itemMark bits (ItemMark in src/engine/types.ts).
+export const MARK_WIN_SENT: u32 = 1;
+export const MARK_KEY_BINARY: u32 = 2;
 
 const WASM_PAGE: u64 = 65536;
 const MEMORY_MAX: u64 = 65536 * WASM_PAGE;
@@ -92,19 +107,57 @@ export function clockSet(now: u32): void {
   return <usize>h << 3;
 }
 
-/** get: the held item, or -KEY_ENOENT. */
-export function itemGet(nkey: u32): i32 {
-  const it = itemFind(key(), nkey);
+/**
+ * get: the held item, or -KEY_ENOENT. `options` are GET_* bits; with GET_VIVIFY, IO_CREATED says
+ * whether the item was made here.
+ */
+export function itemGet(nkey: u32, options: u32): i32 {
+  let it = itemFind(key(), nkey);
+  let created = false;
+  if (it == 0 && (options & GET_VIVIFY) != 0) {
+    // process_mget_command's vivify: an empty item, linked without a store (no cmd_set). The
+    // allocation's reference is the caller's.
+    it = itemAlloc(key(), nkey, 0, 0, 0);
+    if (it != 0) {
+      itemLink(it);
+      created = true;
+    }
+  }
+  store<u32>(scratch + IO_CREATED, created ? 1 : 0);
   if (it == 0) {
-    countGlobal(GS_GET_MISSES);
+    if ((options & GET_COUNT_NONE) == 0) countGlobal(GS_GET_MISSES);
     return -KEY_ENOENT;
   }
   const cls = itClsid(it);
-  countClass(cls, CS_HITS_TO_HOT + itLru(it));
-  countClass(cls, CS_GET_HITS);
-  itemBump(it);
-  itemHold(it);
+  if ((options & (GET_COUNT_TOUCH | GET_COUNT_NONE)) == 0) {
+    countClass(cls, CS_HITS_TO_HOT + itLru(it));
+    countClass(cls, CS_GET_HITS);
+  } else if ((options & GET_COUNT_TOUCH) != 0) {
+    countClass(cls, CS_TOUCH_HITS);
+  }
+  if ((options & GET_NO_BUMP) == 0) itemBump(it);
+  if (!created) itemHold(it);
   return handle(it);
+}
+
+/** do_item_bump on a held item, if it is still linked. */
+export function itemBumpHeld(h: u32): void {
+  const it = itemAt(h);
+  if (itHas(it, ITEM_LINKED)) itemBump(it);
+}
+
+/** Sets a held item's exptime (rel). */
+export function itemSetExptime(h: u32, exptime: u32): void {
+  store<u32>(itemAt(h), exptime, IT_EXPTIME);
+}
+
+/** Adds MARK_* bits to a held item. */
+export function itemMark(h: u32, marks: u32): void {
+  const it = itemAt(h);
+  let f = itFlags(it);
+  if ((marks & MARK_WIN_SENT) != 0) f |= ITEM_TOKEN_SENT;
+  if ((marks & MARK_KEY_BINARY) != 0) f |= ITEM_KEY_BINARY;
+  itSetFlags(it, f);
 }
 
 function touch(nkey: u32, exptime: u32): usize {
@@ -141,33 +194,59 @@ export function itemAllocate(nkey: u32, flags: u32, exptime: u32, nbytes: u32, o
   return handle(it);
 }
 
-/** Links an allocated item under `op`; the CAS to compare is in IO_CAS_IN, the new one goes to IO_CAS_OUT. */
-export function itemStoreOp(h: u32, op: i32): i32 {
-  return itemStore(itemAt(h), op, load<u64>(scratch + IO_CAS_IN));
+/**
+ * Links an allocated item under `op` (`options`: STORE_* bits); the CAS to compare is in
+ * IO_CAS_IN, the new one goes to IO_CAS_OUT.
+ */
+export function itemStoreOp(h: u32, op: i32, options: u32): i32 {
+  return itemStore(itemAt(h), op, load<u64>(scratch + IO_CAS_IN), options);
 }
 
 export function itemRelease(h: u32): void {
   itemDeref(itemAt(h));
 }
 
-/** delete, with the CAS to compare (0: none) in IO_CAS_IN. */
-export function itemRemove(nkey: u32): i32 {
+/**
+ * delete, with the CAS to compare (0: none, unless REMOVE_COMPARE_CAS) in IO_CAS_IN; `options`
+ * are REMOVE_* bits, `exptime` (rel) is for REMOVE_SET_EXPTIME.
+ */
+export function itemRemove(nkey: u32, options: u32, exptime: u32): i32 {
   const it = itemFind(key(), nkey);
   if (it == 0) {
     countGlobal(GS_DELETE_MISSES);
     return KEY_ENOENT;
   }
   const cas = load<u64>(scratch + IO_CAS_IN);
-  if (cas != 0 && cas != itCas(it)) return KEY_EEXISTS;
+  if ((options & REMOVE_COMPARE_CAS) != 0) {
+    if (cas != itCas(it)) {
+      countGlobal(GS_DELETE_MISSES);
+      return KEY_EEXISTS;
+    }
+  } else if (cas != 0 && cas != itCas(it)) {
+    return KEY_EEXISTS;
+  }
+  if ((options & REMOVE_INVALIDATE) != 0) {
+    // md I: the item stays, stale, with a new CAS; the next mg wins the recache.
+    if ((options & REMOVE_SET_EXPTIME) != 0) store<u32>(it, exptime, IT_EXPTIME);
+    itSetFlags(it, (itFlags(it) | ITEM_STALE) & ~ITEM_TOKEN_SENT);
+    itSetCas(it, nextCas());
+    return SUCCESS;
+  }
   countClass(itClsid(it), CS_DELETE_HITS);
   itemUnlink(it);
   return SUCCESS;
 }
 
-/** incr/decr: delta, initial and cas in their scratch slots; value and CAS out likewise. */
-export function itemArithmetic(nkey: u32, incr: i32, create: i32, exptime: u32): i32 {
+/**
+ * incr/decr: delta, initial and cas in their scratch slots; value and CAS out likewise. With
+ * `hold`, IO_ITEM gets the held item with the result; IO_CREATED says whether it was created.
+ */
+export function itemArithmetic(nkey: u32, incr: i32, create: i32, exptime: u32, hold: i32): i32 {
   const s = scratch;
-  return itemArith(key(), nkey, incr != 0, load<u64>(s + IO_DELTA), create != 0, load<u64>(s + IO_INITIAL), exptime, load<u64>(s + IO_CAS_IN));
+  const status = itemArith(key(), nkey, incr != 0, load<u64>(s + IO_DELTA), create != 0, load<u64>(s + IO_INITIAL), exptime, load<u64>(s + IO_CAS_IN), hold != 0);
+  store<u32>(s + IO_ITEM, arithItem == 0 ? 0 : <u32>handle(arithItem));
+  store<u32>(s + IO_CREATED, arithCreated ? 1 : 0);
+  return status;
 }
 
 /** flush_all: `newOldest` is realtime(exptime), or now. */
@@ -216,9 +295,10 @@ export function statsSizeBucket(b: u32): u32 {
   return load<u32>(sizesHist + (<usize>b << 2));
 }
 
-/** Engine facts: 0 largest class, 1 pages used, 2 pages total, 3 hash power, 4 expanding, 5 hash items. */
+/** Engine facts: 0 largest class, 1 pages used, 2 pages total, 3 hash power, 4 expanding, 5 hash items, 6 oldest live. */
 export function engineFact(what: u32): u32 {
   if (what == 0) return powerLargest;
+  if (what == 6) return oldestLive;
   if (what == 1) return pagesUsed;
   if (what == 2) return pagesTotal;
   if (what == 3) return hashpower;
@@ -241,8 +321,10 @@ export function engineSelfCheck(): u32 {
 
 // The layout, exported so the host can check its mirror of it (src/engines/wasm/layout.ts).
 export {
-  IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_HEADER,
-  CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
-  IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA, IO_INITIAL, IO_VALUE, KEY_MAX,
+  IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_NTOTAL,
+  IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
+  ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
+  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX,
 } from './layout';
+export { STORE_INVALIDATE } from './items';
 export { CLASS_STATS, GLOBAL_STATS } from './stats';

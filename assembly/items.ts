@@ -5,7 +5,8 @@
 import {
   CHUNK_LINK, COLD_LRU, HOT_LRU, IT_CHAIN, IT_CLSID, IT_EXPTIME, IT_FLAGS, IT_HEADER, IT_HV,
   IT_LRU, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_REFCOUNT, IT_TIME, ITEM_ACTIVE, ITEM_CAS,
-  ITEM_CFLAGS, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, KEY_MAX, WARM_LRU, currentTime,
+  ITEM_CFLAGS, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX,
+  WARM_LRU, currentTime,
   itCas, itClientFlags, itClsid, itData, itExptime, itFlags, itHas, itKey, itLru, itNbytes,
   itNkey, itNtotal, itRefcount, itSetCas, itSetFlags, itTime, itemNtotal, itemSizeMax,
   sizesHist, slabChunkMax, trackSizes, useCas, classSize, casOut,
@@ -36,6 +37,9 @@ export const OP_REPLACE: i32 = 3;
 export const OP_APPEND: i32 = 4;
 export const OP_PREPEND: i32 = 5;
 export const OP_CAS: i32 = 6;
+
+// Store options (StoreOption in src/engine/types.ts).
+export const STORE_INVALIDATE: u32 = 1;
 
 const ALLOC_TRIES: u32 = 10;
 const ITEM_UPDATE_INTERVAL: u32 = 60;
@@ -323,8 +327,11 @@ export function itemUpdate(it: usize): void {
 
 // ---- store (cf. do_store_item) ----
 
-/** Links `it` under operation `op`; `cas` is compared for CAS and APPEND/PREPEND. */
-export function itemStore(it: usize, op: i32, cas: u64): i32 {
+/**
+ * Links `it` under operation `op`; `cas` is compared for CAS and APPEND/PREPEND. With
+ * STORE_INVALIDATE a CAS older than the item's still stores, stale (memcached's CAS_STALE).
+ */
+export function itemStore(it: usize, op: i32, cas: u64, options: u32): i32 {
   countClass(itClsid(it), CS_CMD_SET);
   const old = itemFindHashed(itKey(it), itNkey(it), load<u32>(it, IT_HV));
   if (old == 0) {
@@ -344,14 +351,21 @@ export function itemStore(it: usize, op: i32, cas: u64): i32 {
     return NOT_STORED;
   }
   if (op == OP_CAS) {
-    if (cas != itCas(old)) {
-      countClass(itClsid(old), CS_CAS_BADVAL);
-      return KEY_EEXISTS;
+    // memcached's CAS_NONE: a CAS of 0, or none at all with CAS off (-C), never matches.
+    const oldCas = itCas(old);
+    if (!useCas || cas == 0 || cas != oldCas) {
+      if (!useCas || (options & STORE_INVALIDATE) == 0 || cas == 0 || cas > oldCas) {
+        countClass(itClsid(old), CS_CAS_BADVAL);
+        return KEY_EEXISTS;
+      }
+      // An older CAS stores a stale value: the old TTL and win mark stay (ms I).
+      store<u32>(it, itExptime(old), IT_EXPTIME);
+      itSetFlags(it, itFlags(it) | ITEM_STALE | (itFlags(old) & ITEM_TOKEN_SENT));
     }
     countClass(itClsid(old), CS_CAS_HITS);
   }
   if (op == OP_APPEND || op == OP_PREPEND) {
-    if (cas != 0 && cas != itCas(old)) return KEY_EEXISTS;
+    if (useCas && cas != 0 && cas != itCas(old)) return KEY_EEXISTS;
     itemHold(old);
     const oldLen = itNbytes(old) - 2;
     const addLen = itNbytes(it) - 2;

@@ -57,6 +57,9 @@ export const ITEM_FETCHED: u16 = 8;
 export const ITEM_ACTIVE: u16 = 16;
 export const ITEM_CHAINED: u16 = 32;
 export const ITEM_CFLAGS: u16 = 64; // has a non-zero client flags field
+export const ITEM_STALE: u16 = 128; // marked stale by a meta invalidation (md I, ms I)
+export const ITEM_TOKEN_SENT: u16 = 256; // a client was handed the win to recache it (mg W)
+export const ITEM_KEY_BINARY: u16 = 512; // the key came base64-encoded (ms b); meta replies encode it
 
 // ---- LRU segments ----
 export const HOT_LRU: u32 = 0;
@@ -86,6 +89,8 @@ export const IO_DELTA: u32 = 272; // u64: incr/decr delta
 export const IO_INITIAL: u32 = 280; // u64: value to create with
 export const IO_VALUE: u32 = 288; // u64: incr/decr result
 export const IO_DIGITS: u32 = 296; // 24 bytes: a u64 in decimal
+export const IO_ITEM: u32 = 320; // u32: the handle of an item an operation hands to the host, or 0
+export const IO_CREATED: u32 = 324; // u32: 1 when the operation made the item (mg N, ma N)
 
 // ---- regions, set by engineInit ----
 export let scratch: usize = 0;

@@ -1,15 +1,21 @@
-// The wasmcached command: parses memcached's flags, loads and initializes the engine, and (once
-// the network server lands) serves. The only file that exits the process, and the one that knows
+// The wasmcached command: memcached's flags, the engine loaded and initialized, then the network
+// server until SIGTERM or SIGINT. The only file that exits the process, and the one that knows
 // the built-in engines. cf. memcached.c main().
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { formatEngineConfig } from './engine/config.ts';
 import { EngineLoadError, loadEngine, startEngine } from './engine/loader.ts';
 import type { BuiltinEngines } from './engine/loader.ts';
+import type { EngineHandle, ServerApi } from './engine/types.ts';
 import { createServerApi } from './server/log.ts';
-import { engineConfigFor, parseSettings, usage } from './server/settings.ts';
+import { MemcachedServer } from './server/server.ts';
+import { EX_USAGE, UsageError, engineConfigFor, parseSettings, reportSettingsStats, usage } from './server/settings.ts';
+import type { Settings } from './server/settings.ts';
 
 const PROGRAM = 'wasmcached';
+/** The memcached release whose protocol and behaviour we match: VERSION and `stats` report it. */
+export const MEMCACHED_VERSION = '1.6.18';
 
 /** Engines that ship with wasmcached; any other -E value is a module path or a package. */
 const BUILTIN_ENGINES: BuiltinEngines = {
@@ -19,9 +25,14 @@ const BUILTIN_ENGINES: BuiltinEngines = {
 
 /** EXIT_FAILURE, as memcached exits for a bad flag or an engine that will not start. */
 const EXIT_FAILURE = 1;
+/** memcached's EX_OSERR when a port cannot be bound, EX_NOUSER for an unknown -u user. */
+const EX_OSERR = 71;
+const EX_NOUSER = 67;
+/** Set in the environment of the process `-d` starts, so that it does not fork again. */
+const DAEMON_CHILD = 'WASMCACHED_DAEMON_CHILD';
 
-async function main(argv: readonly string[]): Promise<number> {
-  let settings;
+async function main(argv: readonly string[]): Promise<number | undefined> {
+  let settings: Settings;
   let config;
   try {
     settings = parseSettings(argv);
@@ -30,20 +41,43 @@ async function main(argv: readonly string[]): Promise<number> {
     // A UsageError, or parseEngineConfig's error for an entry without '='.
     if (!(error instanceof Error)) throw error;
     process.stderr.write(`${PROGRAM}: ${error.message}\nTry '${PROGRAM} -h' for the options.\n`);
-    return EXIT_FAILURE;
+    return error instanceof UsageError ? error.status : EXIT_FAILURE;
   }
+  for (const warning of settings.warnings) process.stderr.write(`${warning}\n`);
   if (settings.help) {
     process.stdout.write(usage(PROGRAM, packageVersion()));
     return 0;
   }
   if (settings.version) {
-    process.stdout.write(`${PROGRAM} ${packageVersion()}\n`);
+    process.stdout.write(`${PROGRAM} ${packageVersion()} (memcached ${MEMCACHED_VERSION} protocol)\n`);
+    return 0;
+  }
+  if (settings.license) {
+    process.stdout.write(`${PROGRAM} ${packageVersion()}\n\n${readFileSync(new URL('../LICENSE', import.meta.url), 'utf8')}`);
+    return 0;
+  }
+  const unsupported = notYetSupported(settings);
+  if (unsupported !== undefined) {
+    process.stderr.write(`${unsupported}\n`);
+    return EX_USAGE;
+  }
+  if (settings.lockMemory) {
+    process.stderr.write('warning: -k invalid, mlockall() not supported on this platform.  proceeding without.\n');
+  }
+  if (settings.daemonize && process.env[DAEMON_CHILD] === undefined && !settings.checkConfig) {
+    // memcached forks and the parent exits at once; Node cannot fork, so start a detached copy.
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [DAEMON_CHILD]: '1' },
+    });
+    child.unref();
     return 0;
   }
 
   const serverApi = createServerApi(settings.verbose);
   serverApi.log('info', `engine config: ${formatEngineConfig(config)}`);
-  let engine;
+  let engine: EngineHandle;
   try {
     const loaded = await loadEngine(settings.engine, BUILTIN_ENGINES);
     engine = await startEngine(loaded, serverApi, config);
@@ -55,14 +89,106 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${PROGRAM}: ${error.message}\n`);
     return EXIT_FAILURE;
   }
+  if (settings.checkConfig) {
+    await engine.destroy();
+    return 0;
+  }
+  if (settings.memoryFile !== '') {
+    serverApi.log('warning', `-e ${settings.memoryFile}: warm restart is not supported yet; starting cold`);
+  }
+  return serve(settings, engine, serverApi);
+}
 
-  await engine.destroy();
-  if (settings.checkConfig) return 0;
-  process.stderr.write(
-    `${PROGRAM}: the engine initialized, but the network server is not implemented yet ` +
-      `(it lands with issue 3). Use --check-config to validate a configuration.\n`,
-  );
-  return EXIT_FAILURE;
+/** Runs the server; resolves with undefined (the signal handlers exit). */
+async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): Promise<number | undefined> {
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await server.stop();
+    await engine.destroy();
+    if (settings.pidFile !== '') removeQuietly(settings.pidFile);
+    process.exit(code);
+  };
+  const server = new MemcachedServer({
+    engine,
+    api,
+    // memcached's -p 0 opens no TCP port.
+    port: settings.port === 0 ? -1 : settings.port,
+    udpPort: settings.udpPort,
+    socketPath: settings.socketPath,
+    socketMask: settings.socketMask,
+    listen: settings.listen,
+    connLimit: settings.connLimit,
+    reqsPerEvent: settings.reqsPerEvent,
+    backlog: settings.backlog,
+    itemSizeMax: settings.maxItemSize,
+    shutdownEnabled: settings.enableShutdown,
+    flushEnabled: settings.flushEnabled,
+    dumpEnabled: settings.dumpEnabled,
+    idleTimeout: settings.idleTimeout,
+    verbosity: settings.verbose,
+    threads: settings.threads,
+    version: MEMCACHED_VERSION,
+    settingsStats: (add) => reportSettingsStats(settings, add),
+    onShutdown: () => void stop(0),
+    portFile: process.env['MEMCACHED_PORT_FILENAME'],
+  });
+  try {
+    await server.start();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`failed to listen: ${message}\n`);
+    await engine.destroy();
+    return EX_OSERR;
+  }
+  if (settings.user !== '' && process.getuid?.() === 0) {
+    try {
+      dropPrivileges(settings.user);
+    } catch {
+      process.stderr.write(`can't find the user ${settings.user} to switch to\n`);
+      await server.stop();
+      await engine.destroy();
+      return EX_NOUSER;
+    }
+  }
+  if (settings.pidFile !== '') writeFileSync(settings.pidFile, `${process.pid}\n`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      api.log('warning', `Signal handled: ${signal === 'SIGINT' ? 'Interrupt' : 'Terminated'}.`);
+      void stop(0);
+    });
+  }
+  return undefined;
+}
+
+/**
+ * Flags whose feature lands with a later piece of work: refusing them is safer than accepting
+ * them and running without (an auth flag ignored would leave the cache open).
+ */
+function notYetSupported(settings: Settings): string | undefined {
+  if (settings.sasl) return 'This server is not built with SASL support.';
+  if (settings.authFile !== '') return `${PROGRAM}: -Y (ASCII authentication) is not supported yet`;
+  if (settings.bindingProtocol === 'binary') return `${PROGRAM}: -B binary: the binary protocol is not supported yet`;
+  return undefined;
+}
+
+/** -u: run as this user once the ports are bound, as memcached does. */
+function dropPrivileges(user: string): void {
+  try {
+    process.setgid?.(user);
+  } catch {
+    // a user without a group of the same name keeps root's group, as setuid alone would
+  }
+  process.setuid?.(user);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** package.json sits one level above both src/cli.ts and the bundled build/cli.js. */
@@ -73,7 +199,9 @@ function packageVersion(): string {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
   (error: unknown) => {
     // A broken invariant, not a user error: show everything.
     process.stderr.write(`${PROGRAM}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -1,5 +1,8 @@
 // The wasmcached command as a user runs it: exit codes and what it says on stdout and stderr.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +21,7 @@ test('-V prints the version, -h the options', () => {
   const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const v = run('-V');
   assert.is(v.status, 0);
-  assert.is(v.stdout, `wasmcached ${version}\n`);
+  assert.is(v.stdout, `wasmcached ${version} (memcached 1.6.18 protocol)\n`);
   const h = run('-h');
   assert.is(h.status, 0);
   assert.match(h.stdout, /--engine-config=<config>/);
@@ -44,12 +47,6 @@ test('-vv shows the engine config and what the engine logs at info', () => {
   assert.match(stderr, /^Loaded engine: Map engine/m);
 });
 
-test('without --check-config it says the network server is not there yet, and fails', () => {
-  const { status, stderr } = run('-E', EXAMPLE);
-  assert.is(status, 1);
-  assert.match(stderr, /network server is not implemented yet/);
-});
-
 test('a bad flag or a missing engine is an error with exit code 1', () => {
   const flag = run('-m', 'lots');
   assert.is(flag.status, 1);
@@ -57,6 +54,76 @@ test('a bad flag or a missing engine is an error with exit code 1', () => {
   const engine = run('-E', './no/such/engine.js', '--check-config');
   assert.is(engine.status, 1);
   assert.match(engine.stderr, /cannot load engine '\.\/no\/such\/engine\.js'/);
+});
+
+/** A TCP port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function ask(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(line));
+    socket.on('data', (d) => {
+      resolve(d.toString('latin1'));
+      socket.destroy();
+    });
+    socket.on('error', reject);
+  });
+}
+
+test('serves: MEMCACHED_PORT_FILENAME and -P are written, SIGTERM stops it cleanly (exit 0, pid file gone)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmcached-cli-'));
+  const port = await freePort();
+  const portFile = join(dir, 'ports');
+  const pidFile = join(dir, 'pid');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-p', String(port), '-U', '0', '-l', '127.0.0.1', '-P', pidFile], {
+    cwd: root,
+    env: { ...process.env, MEMCACHED_PORT_FILENAME: portFile },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await waitFor(() => existsSync(portFile) && existsSync(pidFile));
+  assert.is(readFileSync(portFile, 'utf8'), `TCP INET: ${port}\n`);
+  assert.is(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
+  assert.is(await ask(port, 'version\r\n'), 'VERSION 1.6.18\r\n');
+  child.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.not.ok(existsSync(pidFile));
+});
+
+test('-d: the command returns at once and a detached server keeps serving', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmcached-cli-'));
+  const port = await freePort();
+  const pidFile = join(dir, 'pid');
+  const parent = run('-d', '-p', String(port), '-U', '0', '-l', '127.0.0.1', '-P', pidFile);
+  assert.is(parent.status, 0);
+  await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    assert.is(await ask(port, 'version\r\n'), 'VERSION 1.6.18\r\n');
+  } finally {
+    process.kill(pid, 'SIGTERM');
+  }
+  await waitFor(() => !existsSync(pidFile));
+});
+
+test('authentication flags whose feature is not built yet are refused, not ignored', () => {
+  const sasl = run('-S', '--check-config');
+  assert.is(sasl.status, 64);
+  assert.match(sasl.stderr, /This server is not built with SASL support\./);
 });
 
 test.run();

@@ -23,6 +23,16 @@ const APPEND = 4;
 const PREPEND = 5;
 const CAS = 6;
 
+// Option bits and marks of the meta commands (GetCount, ItemMark, RemoveOption, StoreOption).
+const COUNT_GET = 0;
+const COUNT_TOUCH = 1;
+const MARK_WIN_SENT = 1;
+const MARK_KEY_BINARY = 2;
+const REMOVE_COMPARE_CAS = 1;
+const REMOVE_INVALIDATE = 2;
+const REMOVE_SET_EXPTIME = 4;
+const STORE_INVALIDATE = 1;
+
 const INTERFACE_VERSION = 1;
 /** What one item costs beyond its key and value bytes, roughly: the object, its views, the Map entry. */
 const ITEM_OVERHEAD = 160;
@@ -140,27 +150,14 @@ class MapEngine {
       }
       return -status;
     }
-    const item = {
-      id: this.nextId++,
-      key: key.slice(),
-      keyString: keyString(key),
-      value: new Uint8Array(nbytes),
-      flags: flags >>> 0,
-      exptime: this.core.realtime(exptime),
-      time: 0,
-      cas: 0n,
-      refcount: 0,
-      linked: false,
-      fetched: false,
-    };
-    return this.hold(item);
+    return this.hold(this.newItem(key, new Uint8Array(nbytes), flags >>> 0, this.core.realtime(exptime)));
   }
 
   itemValue(handle) {
     return this.item(handle).value;
   }
 
-  store(handle, operation, cas) {
+  store(handle, operation, cas, options = 0) {
     const item = this.item(handle);
     const now = this.core.currentTime();
     this.stats.cmd_set += 1;
@@ -183,8 +180,14 @@ class MapEngine {
           return KEY_ENOENT;
         }
         if (cas !== old.cas) {
-          this.stats.cas_badval += 1;
-          return KEY_EEXISTS;
+          if ((options & STORE_INVALIDATE) === 0 || cas === 0n || cas > old.cas) {
+            this.stats.cas_badval += 1;
+            return KEY_EEXISTS;
+          }
+          // meta set I: an older CAS stores, stale, keeping the old TTL and win mark.
+          item.exptime = old.exptime;
+          item.stale = true;
+          item.winSent = old.winSent;
         }
         this.stats.cas_hits += 1;
         break;
@@ -215,14 +218,24 @@ class MapEngine {
     if (item.refcount === 0) this.held.delete(handle);
   }
 
-  get(key) {
-    const item = this.find(key);
+  /** `request` (optional) is the meta get's: bump, count, vivify; `created` is written back. */
+  get(key, request) {
+    const count = request === undefined ? COUNT_GET : request.count;
+    let item = this.find(key);
+    let created = false;
+    if (item === undefined && request !== undefined && request.vivify && this.makeRoom(key.length + ITEM_OVERHEAD)) {
+      item = this.newItem(key, new Uint8Array(0), 0, 0);
+      this.link(item);
+      created = true;
+    }
+    if (request !== undefined) request.created = created;
     if (item === undefined) {
-      this.stats.get_misses += 1;
+      if (count === COUNT_GET || count === COUNT_TOUCH) this.stats.get_misses += 1;
       return -KEY_ENOENT;
     }
-    this.bump(item);
-    this.stats.get_hits += 1;
+    if (request === undefined || request.bump) this.touchLru(item);
+    if (count === COUNT_GET) this.stats.get_hits += 1;
+    else if (count === COUNT_TOUCH) this.stats.touch_hits += 1;
     return this.hold(item);
   }
 
@@ -232,7 +245,7 @@ class MapEngine {
       this.stats.touch_misses += 1;
       return -KEY_ENOENT;
     }
-    this.bump(item);
+    this.touchLru(item);
     item.exptime = this.core.realtime(exptime);
     this.stats.touch_hits += 1;
     return this.hold(item);
@@ -244,19 +257,34 @@ class MapEngine {
       this.stats.touch_misses += 1;
       return KEY_ENOENT;
     }
-    this.bump(item);
+    this.touchLru(item);
     item.exptime = this.core.realtime(exptime);
     this.stats.touch_hits += 1;
     return SUCCESS;
   }
 
-  remove(key, cas) {
+  remove(key, cas, options = 0, exptime = 0) {
     const item = this.find(key);
     if (item === undefined) {
       this.stats.delete_misses += 1;
       return KEY_ENOENT;
     }
-    if (cas !== 0n && cas !== item.cas) return KEY_EEXISTS;
+    if (options & REMOVE_COMPARE_CAS) {
+      if (cas !== item.cas) {
+        this.stats.delete_misses += 1;
+        return KEY_EEXISTS;
+      }
+    } else if (cas !== 0n && cas !== item.cas) {
+      return KEY_EEXISTS;
+    }
+    if (options & REMOVE_INVALIDATE) {
+      // meta delete I: keep the item, stale, with a new CAS.
+      if (options & REMOVE_SET_EXPTIME) item.exptime = this.core.realtime(exptime);
+      item.stale = true;
+      item.winSent = false;
+      item.cas = this.useCas ? ++this.casCounter : 0n;
+      return SUCCESS;
+    }
     this.stats.delete_hits += 1;
     this.unlink(item);
     return SUCCESS;
@@ -269,9 +297,13 @@ class MapEngine {
     let next;
     let flags = 0;
     let exptime;
+    result.item = 0;
+    result.created = old === undefined && request.create;
     if (old === undefined) {
-      this.stats[`${counter}_misses`] += 1;
-      if (!request.create) return KEY_ENOENT;
+      if (!request.create) {
+        this.stats[`${counter}_misses`] += 1;
+        return KEY_ENOENT;
+      }
       next = request.initial;
       exptime = this.core.realtime(request.exptime);
     } else {
@@ -286,14 +318,12 @@ class MapEngine {
     const digits = Buffer.from(next.toString(), 'latin1');
     const size = key.length + digits.length + ITEM_OVERHEAD;
     if (!this.makeRoom(size)) return ENOMEM;
-    const item = {
-      id: this.nextId++, key: key.slice(), keyString: keyString(key), value: new Uint8Array(digits),
-      flags, exptime, time: 0, cas: 0n, refcount: 0, linked: false, fetched: false,
-    };
+    const item = this.newItem(key, new Uint8Array(digits), flags, exptime);
     if (old !== undefined) this.unlink(old);
     this.link(item);
     result.value = next;
     result.cas = item.cas;
+    if (request.hold) result.item = this.hold(item);
     return SUCCESS;
   }
 
@@ -318,12 +348,31 @@ class MapEngine {
     info.flags = item.flags;
     info.clsid = 0;
     info.fetched = item.fetched;
+    info.ntotal = item.key.length + item.value.length + ITEM_OVERHEAD;
+    info.stale = item.stale;
+    info.winSent = item.winSent;
+    info.keyBinary = item.keyBinary;
     info.keyBytes = item.key;
     info.keyOffset = 0;
     info.nkey = item.key.length;
     info.valueBytes = item.value;
     info.valueOffset = 0;
     info.nvalue = item.value.length;
+  }
+
+  bump(handle) {
+    const item = this.item(handle);
+    if (item.linked) this.touchLru(item);
+  }
+
+  setExptime(handle, exptime) {
+    this.item(handle).exptime = this.core.realtime(exptime);
+  }
+
+  markItem(handle, marks) {
+    const item = this.item(handle);
+    if (marks & MARK_WIN_SENT) item.winSent = true;
+    if (marks & MARK_KEY_BINARY) item.keyBinary = true;
   }
 
   getStats(group, add) {
@@ -371,7 +420,7 @@ class MapEngine {
   }
 
   /** A hit makes the item the most recently used. */
-  bump(item) {
+  touchLru(item) {
     item.fetched = true;
     item.time = this.core.currentTime();
     this.index.delete(item.keyString);
@@ -389,6 +438,14 @@ class MapEngine {
       this.stats.evictions += 1;
     }
     return true;
+  }
+
+  newItem(key, value, flags, exptime) {
+    return {
+      id: this.nextId++, key: key.slice(), keyString: keyString(key), value, flags, exptime,
+      time: 0, cas: 0n, refcount: 0, linked: false, fetched: false,
+      stale: false, winSent: false, keyBinary: false,
+    };
   }
 
   hold(item) {

@@ -31,6 +31,11 @@ export class ConfigReader {
 
   constructor(private readonly config: EngineConfig) {}
 
+  /** Whether the config names `key` (whatever its value). */
+  given(key: string): boolean {
+    return this.config.has(key);
+  }
+
   string(key: string, fallback: string): string {
     this.seen.add(key);
     return this.config.get(key) ?? fallback;
@@ -118,6 +123,8 @@ export interface CacheSettings {
   useCas: boolean;
   /** -o hashpower: initial hash table size, log2 (hashpower). */
   hashpower: number;
+  /** The hashpower given in the config, 0 when it was not (memcached's hashpower_init). */
+  hashpowerInit: number;
   /** Percent of a class's bytes the HOT and WARM segments may hold (hot_lru_pct, warm_lru_pct). */
   hotLruPct: number;
   warmLruPct: number;
@@ -138,9 +145,11 @@ export function readCacheSettings(reader: ConfigReader): CacheSettings {
     slabChunkMax: reader.size('slab_chunk_max', slabPageSize / 2, 1024, slabPageSize),
     useCas: reader.boolean('use_cas', true),
     hashpower: reader.integer('hashpower', 16, 12, 32),
+    hashpowerInit: 0,
     hotLruPct: reader.integer('hot_lru_pct', 20, 1, 80),
     warmLruPct: reader.integer('warm_lru_pct', 40, 1, 80),
   };
+  if (reader.given('hashpower')) settings.hashpowerInit = settings.hashpower;
   if (settings.hotLruPct + settings.warmLruPct > 80) {
     reader.reject('engine config hot_lru_pct + warm_lru_pct must not exceed 80');
   }

@@ -48,6 +48,9 @@ const HANDLE_METHODS = [
   'arithmetic',
   'flush',
   'getItemInfo',
+  'bump',
+  'setExptime',
+  'markItem',
   'getStats',
   'resetStats',
 ] as const satisfies readonly (keyof EngineHandle)[];

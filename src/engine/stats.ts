@@ -45,6 +45,8 @@ export interface SlabStatsSource {
   hashPower(): number;
   hashBytes(): number;
   hashExpanding(): boolean;
+  /** flush_all's oldest_live (rel time; 0 before any flush): `stats settings` oldest. */
+  oldestLive(): number;
   /** track_sizes histogram: [bucket size, items] for non-empty buckets, ascending. */
   sizes(): Array<[number, number]>;
 }
@@ -126,12 +128,13 @@ function reportGeneral(s: SlabStatsSource, add: AddStat): void {
 function reportSettings(s: SlabStatsSource, add: AddStat): void {
   const c = s.settings;
   add('maxbytes', String(c.cacheSize));
+  add('oldest', String(s.oldestLive()));
   add('evictions', c.eviction ? 'on' : 'off');
-  add('growth_factor', c.factor.toFixed(2));
+  add('growth_factor', cFixed(c.factor, 2));
   add('chunk_size', String(c.chunkSize));
   add('cas_enabled', c.useCas ? 'yes' : 'no');
   add('item_size_max', String(c.itemSizeMax));
-  add('hashpower_init', String(c.hashpower));
+  add('hashpower_init', String(c.hashpowerInit));
   add('slab_chunk_max', String(c.slabChunkMax));
   add('hash_algorithm', 'murmur3');
   add('lru_segmented', 'yes');
@@ -210,4 +213,17 @@ function reportSlabs(s: SlabStatsSource, add: AddStat): void {
 /** memcached -vv's slab class line, logged by slab engines at initialize. */
 export function slabClassLine(cls: number, size: number, perslab: number): string {
   return `slab class ${String(cls).padStart(3)}: chunk size ${String(size).padStart(9)} perslab ${String(perslab).padStart(7)}`;
+}
+
+/**
+ * printf's %.<digits>f: like toFixed, except that a value exactly halfway rounds to even as glibc
+ * does (0.125 -> "0.12", where toFixed gives "0.13").
+ */
+export function cFixed(value: number, digits: number): string {
+  const rounded = value.toFixed(digits);
+  const exact = value.toFixed(Math.min(100, digits + 40));
+  const cut = exact.indexOf('.') + 1 + digits;
+  if (!/^50*$/.test(exact.slice(cut))) return rounded;
+  const down = exact.slice(0, digits === 0 ? cut - 1 : cut);
+  return Number(down[down.length - 1]) % 2 === 0 ? down : rounded;
 }

@@ -24,6 +24,9 @@
 //  * Any operation may return a Promise (engines that do I/O); the in-memory engines answer
 //    synchronously, and callers test `typeof result === 'number'` before awaiting.
 //  * Expected outcomes are status codes, never exceptions. An exception is a broken invariant.
+//  * The meta commands (protocol.txt "Meta Commands") need a little more: `get` options (no
+//    bump, vivify), `bump`, `setExptime` and `markItem` on a held item, remove and store
+//    options for invalidation, and the stale, win-sent and binary-key marks in ItemInfo.
 
 import type { ServerCore } from './clock.ts';
 import type { EngineConfig } from './config.ts';
@@ -58,6 +61,14 @@ export interface ItemInfo {
   clsid: number;
   /** Whether the item was read since it was stored (memcached's ITEM_FETCHED). */
   fetched: boolean;
+  /** memcached's ITEM_ntotal: the bytes the item is accounted for (header, key, value...). */
+  ntotal: number;
+  /** Marked stale by a meta invalidation (memcached's ITEM_STALE): md I, or ms I with an old CAS. */
+  stale: boolean;
+  /** A client was handed the win to recache it (memcached's ITEM_TOKEN_SENT): mg W. */
+  winSent: boolean;
+  /** Its key was given base64-encoded (memcached's ITEM_KEY_BINARY): meta replies encode it. */
+  keyBinary: boolean;
   /** The key is keyBytes[keyOffset, keyOffset + nkey): valid until the item is released. */
   keyBytes: Uint8Array;
   keyOffset: number;
@@ -77,6 +88,10 @@ export function createItemInfo(): ItemInfo {
     flags: 0,
     clsid: 0,
     fetched: false,
+    ntotal: 0,
+    stale: false,
+    winSent: false,
+    keyBinary: false,
     keyBytes: empty,
     keyOffset: 0,
     nkey: 0,
@@ -96,6 +111,72 @@ export function itemInfoValue(info: ItemInfo): Uint8Array {
   return info.valueBytes.subarray(info.valueOffset, info.valueOffset + info.nvalue);
 }
 
+/** How a `get` counts in the stats (memcached counts these in the protocol layer, per command). */
+export const GetCount = {
+  /** A hit: get_hits and hits_to_<segment>; a miss: get_misses (get, mg). */
+  GET: 0,
+  /** A hit: touch_hits; a miss: get_misses. memcached's mg with T counts so (gat: getAndTouch). */
+  TOUCH: 1,
+  /** Nothing (me); lazy expiry still counts get_expired and get_flushed. */
+  NONE: 2,
+} as const;
+export type GetCount = (typeof GetCount)[keyof typeof GetCount];
+
+/**
+ * The meta get's options of `get` (mg u T N, me); cf. process_mget_command. Reuse one object:
+ * `get` writes only `created`.
+ */
+export interface GetRequest {
+  /**
+   * Bump the item as a hit does (memcached's do_item_bump: fetched, then active, and a COLD item
+   * moves to WARM). false for mg u and me, and for mg h and l, which read the marks first and
+   * then call `bump`.
+   */
+  bump: boolean;
+  count: GetCount;
+  /**
+   * On a miss, link a new empty item for the key (flags 0, exptime 0, no cmd_set) and return it
+   * as a hit (mg N, "vivify"); when it cannot be allocated, the get is a miss.
+   */
+  vivify: boolean;
+  /** Set by `get`: whether it made the item it returned (vivify). */
+  created: boolean;
+}
+
+export function createGetRequest(): GetRequest {
+  return { bump: true, count: GetCount.GET, vivify: false, created: false };
+}
+
+/** Marks `markItem` sets on an item (memcached it_flags the meta commands set). */
+export const ItemMark = {
+  /** A client has been handed the win token (ITEM_TOKEN_SENT): later mg see Z, not W. */
+  WIN_SENT: 1,
+  /** The key was given base64-encoded (ITEM_KEY_BINARY): mg k and me encode it back. */
+  KEY_BINARY: 2,
+} as const;
+
+/** Options of `remove` (bits): the meta delete's forms (md C, I, T). */
+export const RemoveOption = {
+  /** Compare `cas` even when it is 0, and count a mismatch in delete_misses (md C). */
+  COMPARE_CAS: 1,
+  /**
+   * Do not remove: mark the item stale, clear its win mark and give it a new CAS (md I). Counts
+   * no delete_hits.
+   */
+  INVALIDATE: 2,
+  /** With INVALIDATE, also set the exptime to `remove`'s `exptime` (md I T). */
+  SET_EXPTIME: 4,
+} as const;
+
+/** Options of `store` (bits). */
+export const StoreOption = {
+  /**
+   * With CAS: a non-zero `cas` lower than the item's still stores, and the new item is stale
+   * with the old one's exptime and win mark; cas_hits counts it (ms I with C).
+   */
+  INVALIDATE: 1,
+} as const;
+
 /** Arguments of `arithmetic`: incr/decr with the binary and meta protocols' extras. */
 export interface ArithmeticRequest {
   incr: boolean;
@@ -108,20 +189,33 @@ export interface ArithmeticRequest {
   exptime: number;
   /** Compare-and-swap: when non-zero, the item's CAS must equal it (meta 'C'). */
   cas: bigint;
+  /**
+   * Hand the item that holds the result to the caller (`result.item`, to be released), as
+   * memcached's do_add_delta does for ma, which then reads and sets its TTL (t, T, N).
+   */
+  hold: boolean;
 }
 
-/** Results of a successful `arithmetic`. */
+/** Results of `arithmetic`. */
 export interface ArithmeticResult {
+  /** On success: the new value and the CAS of the item that holds it. */
   value: bigint;
   cas: bigint;
+  /** With `hold`, on success: that item, held for the caller; else 0. */
+  item: ItemHandle;
+  /**
+   * Whether the key was missing and `create` made the item (also set when making it failed
+   * with ENOMEM, so the two out-of-memory cases can be told apart).
+   */
+  created: boolean;
 }
 
 export function createArithmeticRequest(): ArithmeticRequest {
-  return { incr: true, delta: 1n, create: false, initial: 0n, exptime: 0, cas: 0n };
+  return { incr: true, delta: 1n, create: false, initial: 0n, exptime: 0, cas: 0n, hold: false };
 }
 
 export function createArithmeticResult(): ArithmeticResult {
-  return { value: 0n, cas: 0n };
+  return { value: 0n, cas: 0n, item: 0, created: false };
 }
 
 /** Receives one statistic; cf. ADD_STAT. */
@@ -169,21 +263,28 @@ export interface EngineHandle {
    * Links an allocated item. SUCCESS, NOT_STORED (add on a live key; replace, append, prepend
    * on a missing one, or append/prepend growing past the limit or out of memory, as memcached
    * 1.6 answers), KEY_EEXISTS (cas mismatch), KEY_ENOENT (cas on a missing key).
-   * `cas` is compared for CAS, and for APPEND/PREPEND when non-zero. On success the item's new
-   * CAS is readable through getItemInfo until release.
+   * `cas` is compared for CAS (0, or anything with CAS off, never matches: memcached's
+   * CAS_NONE), and for APPEND/PREPEND when non-zero and CAS is on. On success the item's new
+   * CAS is readable through getItemInfo until release. `options`: StoreOption bits (ms I).
    */
-  store(item: ItemHandle, operation: StoreOperation, cas: bigint): MaybePromise<Status>;
-  /** Gives back a reference obtained from allocate, get or getAndTouch. */
+  store(item: ItemHandle, operation: StoreOperation, cas: bigint, options?: number): MaybePromise<Status>;
+  /** Gives back a reference obtained from allocate, get, getAndTouch or arithmetic's hold. */
   release(item: ItemHandle): void;
 
-  /** A live item, or -KEY_ENOENT. Lazy expiry and flush are applied here. */
-  get(key: Uint8Array): MaybePromise<ItemHandle>;
+  /**
+   * A live item, or -KEY_ENOENT. Lazy expiry and flush are applied here. Without `request` a hit
+   * is bumped and counted as a get; a request gives the meta get's choices (GetRequest).
+   */
+  get(key: Uint8Array, request?: GetRequest): MaybePromise<ItemHandle>;
   /** get, then set the exptime; -KEY_ENOENT on a miss. */
   getAndTouch(key: Uint8Array, exptime: number): MaybePromise<ItemHandle>;
   /** Sets a live item's exptime: SUCCESS or KEY_ENOENT. */
   touch(key: Uint8Array, exptime: number): MaybePromise<Status>;
-  /** Removes an item; with a non-zero `cas` only if it matches (else KEY_EEXISTS). */
-  remove(key: Uint8Array, cas: bigint): MaybePromise<Status>;
+  /**
+   * Removes an item; with a non-zero `cas` only if it matches (else KEY_EEXISTS). `options`
+   * (RemoveOption bits) give the meta delete's forms; `exptime` is for SET_EXPTIME.
+   */
+  remove(key: Uint8Array, cas: bigint, options?: number, exptime?: number): MaybePromise<Status>;
   /**
    * incr/decr on the item's value as an unsigned 64-bit decimal: incr wraps at 2^64, decr
    * floors at 0. KEY_ENOENT on a miss (unless create), EINVAL when the value is not a number,
@@ -195,6 +296,16 @@ export interface EngineHandle {
    * oldest_live rule: items last stored or accessed up to that second are gone from then on.
    */
   flush(exptime: number): MaybePromise<Status>;
+
+  /**
+   * do_item_bump on an item the caller holds (what a hit's `get` does; mg calls it after reading
+   * the hit marks for h and l). Nothing for an item no longer linked.
+   */
+  bump(item: ItemHandle): void;
+  /** Sets the exptime (a protocol exptime, as touch) of an item the caller holds (mg and ma T, N). */
+  setExptime(item: ItemHandle, exptime: number): void;
+  /** Adds ItemMark bits to an item the caller holds (mg W; ms b, before store). */
+  markItem(item: ItemHandle, marks: number): void;
 
   /**
    * Fills `info` for an item the caller holds; `info.cas` only when `withCas` (reading a u64

@@ -6,8 +6,11 @@ import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
 import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
-import { ENGINE_INTERFACE_VERSION, createItemInfo, itemInfoKey, itemInfoValue } from '../../src/engine/types.ts';
-import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
+import {
+  ENGINE_INTERFACE_VERSION, GetCount, ItemMark, RemoveOption, StoreOption, createArithmeticRequest,
+  createArithmeticResult, createGetRequest, createItemInfo, itemInfoKey, itemInfoValue,
+} from '../../src/engine/types.ts';
+import type { EngineHandle, GetRequest, ItemInfo, ServerApi } from '../../src/engine/types.ts';
 import {
   DEFAULT_SLAB_SETTINGS,
   MIB,
@@ -542,6 +545,19 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       expectStats(h, 'slabs', { '1:cmd_set': 5, '6:cmd_set': 1 }, 'stats slabs');
     });
 
+    t('a CAS of 0, or any CAS with use_cas=false, never matches (CAS_NONE); append then ignores it', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      isStatus(h.set('a', 'x', { op: CAS, cas: 0n }), Status.KEY_EEXISTS, 'cas 0');
+      const off = await open({ use_cas: 'false' });
+      off.set('a', 'v');
+      for (const cas of [0n, 1n]) isStatus(off.set('a', 'x', { op: CAS, cas }), Status.KEY_EEXISTS, `cas ${cas}, CAS off`);
+      isStatus(off.set('nope', 'x', { op: CAS, cas: 0n }), Status.KEY_ENOENT, 'missing');
+      isStatus(off.set('a', '+', { op: APPEND, cas: 5n }), Status.SUCCESS, 'append with a CAS, CAS off');
+      assert.is(off.get('a')?.value, 'v+');
+      expectStats(off, '', { cas_badval: 2, cas_misses: 1, cas_hits: 0 }, 'CAS off');
+    });
+
     t('CAS grows on every mutation (in-place incr too), never on get, touch, gat or a failed store', async () => {
       const h = await open();
       const cas = (key: string): bigint | undefined => h.get(key)?.cas;
@@ -680,7 +696,7 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
           assert.equal([statusName(r.status), r.value], ['SUCCESS', 7n]);
           assert.is(h.get('k')?.value, '7');
         },
-        stats: { incr_misses: 1 },
+        stats: { incr_misses: 0 },
         items: 1,
       },
       { path: 'append', run: (h) => isStatus(h.set('k', 'x', { op: APPEND }), Status.NOT_STORED, 'append'), stats: {}, items: 0 },
@@ -916,7 +932,7 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       assert.is(h.classStat('items', 1, 'age_hot'), 0, 'refreshed after 61 s');
     });
 
-    t('with create: a missing key becomes initial (flags 0, the given exptime)', async () => {
+    t('with create: a missing key becomes initial (flags 0, the given exptime), counting no miss', async () => {
       const h = await open();
       const r = h.incr('a', 5, { create: true, initial: 42n, exptime: 100 });
       assert.equal([statusName(r.status), r.value, r.cas], ['SUCCESS', 42n, 1n]);
@@ -927,7 +943,8 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       const d = h.decr('b', 5, { create: true, initial: U64_MAX });
       assert.is(d.value, U64_MAX);
       assert.is(valueOf(h, 'b'), U64_MAX.toString());
-      expectStats(h, '', { incr_misses: 1, incr_hits: 1, decr_misses: 1, curr_items: 2 }, 'stats');
+      // memcached's ma N and binary incr with an initial value count no miss when they create.
+      expectStats(h, '', { incr_misses: 0, incr_hits: 1, decr_misses: 0, curr_items: 2, cmd_set: 0 }, 'stats');
     });
 
     t('with a CAS: KEY_EEXISTS on a mismatch, applied on a match', async () => {
@@ -1360,6 +1377,336 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
         }
         closeAll(true);
       }
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    // What the meta commands need of an engine (src/engine/types.ts: GetRequest, bump,
+    // setExptime, markItem, RemoveOption, StoreOption, ArithmeticRequest.hold), with memcached's
+    // semantics from items.c and proto_text.c (ITEM_STALE, ITEM_TOKEN_SENT, ITEM_FETCHED).
+    const t = group('meta: get options, marks, invalidation');
+
+    /** A get with a request; returns the item (held) or undefined, and whether it was created. */
+    const metaGet = (
+      h: EngineHarness,
+      key: string,
+      options: Partial<Omit<GetRequest, 'created'>> = {},
+    ): { item: number | undefined; created: boolean } => {
+      const request = createGetRequest();
+      Object.assign(request, options);
+      const item = h.sync(h.engine.get(new TextEncoder().encode(key), request), 'get');
+      assert.ok(item > 0 || item === -Status.KEY_ENOENT, `get(${key}) = ${item}`);
+      return { item: item > 0 ? item : undefined, created: request.created };
+    };
+    const infoOf = (h: EngineHarness, item: number): ItemInfo => {
+      const info = createItemInfo();
+      h.engine.getItemInfo(item, info, true);
+      return info;
+    };
+    /** The info of a key's item, read without a bump or any count. */
+    const peek = (h: EngineHarness, key: string): ItemInfo | undefined => {
+      const { item } = metaGet(h, key, { bump: false, count: GetCount.NONE });
+      if (item === undefined) return undefined;
+      const info = infoOf(h, item);
+      h.release(item);
+      return info;
+    };
+    const I = (fields: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(fields).map(([k, v]) => [`items:1:${k}`, v]));
+
+    t('get without a request bumps and counts a get; createGetRequest gives the same', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const { item, created } = metaGet(h, 'a');
+      assert.ok(item !== undefined && !created);
+      assert.is(infoOf(h, item).fetched, true, 'bumped');
+      h.release(item);
+      expectStats(h, '', { get_hits: 1, get_misses: 0, touch_hits: 0 }, 'stats');
+      assert.is(h.classStat('items', 1, 'hits_to_hot'), 1);
+    });
+
+    t('bump: false leaves the hit marks and time; bump() then does what a hit does', async () => {
+      const h = await open();
+      h.set('a', 'a'.repeat(36)); // ntotal 96
+      h.set('b', ''); // pushes a to COLD (see 'LRU segments')
+      h.advance(5);
+      for (let i = 0; i < 3; i++) {
+        const { item } = metaGet(h, 'a', { bump: false });
+        assert.is(infoOf(h, item!).fetched, false, `get ${i} with bump: false`);
+        h.release(item!);
+      }
+      expectStats(h, 'items', I({ hits_to_cold: 3, number_cold: 1, moves_to_warm: 0 }), 'counted, not bumped');
+      const { item } = metaGet(h, 'a', { bump: false });
+      h.engine.bump(item!);
+      assert.is(infoOf(h, item!).fetched, true, 'first bump: FETCHED');
+      h.engine.bump(item!);
+      const info = infoOf(h, item!);
+      assert.equal([info.fetched, info.time], [true, h.now()], 'second bump: ACTIVE, time = now');
+      expectStats(h, 'items', I({ number_cold: 0, number_warm: 1, moves_to_warm: 1 }), 'an ACTIVE COLD item moves to WARM');
+      h.release(item!);
+    });
+
+    t('bump on a held item that is no longer linked changes nothing', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const { item } = metaGet(h, 'a', { bump: false });
+      isStatus(h.remove('a'), Status.SUCCESS, 'remove');
+      h.engine.bump(item!);
+      assert.is(infoOf(h, item!).fetched, false);
+      h.release(item!);
+      expectStats(h, '', { curr_items: 0 }, 'stats');
+    });
+
+    t('count TOUCH: a hit counts touch_hits, a miss get_misses; NONE counts neither', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      h.release(metaGet(h, 'a', { count: GetCount.TOUCH }).item!);
+      assert.is(metaGet(h, 'nope', { count: GetCount.TOUCH }).item, undefined);
+      expectStats(h, '', { touch_hits: 1, touch_misses: 0, get_hits: 0, get_misses: 1 }, 'TOUCH');
+      assert.is(h.classStat('items', 1, 'hits_to_hot'), 0, 'no lru hit for a touch');
+      h.resetStats();
+      h.release(metaGet(h, 'a', { count: GetCount.NONE }).item!);
+      assert.is(metaGet(h, 'nope', { count: GetCount.NONE }).item, undefined);
+      expectStats(h, '', { touch_hits: 0, get_hits: 0, get_misses: 0 }, 'NONE');
+    });
+
+    t('count NONE still applies and counts lazy expiry', async () => {
+      const h = await open();
+      h.set('a', 'v', { exptime: 5 });
+      h.advance(5);
+      assert.is(metaGet(h, 'a', { count: GetCount.NONE, bump: false }).item, undefined);
+      expectStats(h, '', { get_expired: 1, get_misses: 0, curr_items: 0 }, 'stats');
+    });
+
+    t('vivify: a miss links an empty item (flags 0, no TTL) and returns it as a hit', async () => {
+      const h = await open();
+      h.set('x', 'v');
+      const { item, created } = metaGet(h, 'a', { vivify: true });
+      assert.ok(item !== undefined && created, 'created');
+      const info = infoOf(h, item);
+      assert.equal(
+        [latin1(itemInfoKey(info)), info.nvalue, info.flags, info.exptime, info.cas, info.fetched, info.stale, info.winSent],
+        ['a', 0, 0, 0, 2n, true, false, false],
+      );
+      assert.is(info.ntotal, modelNtotal(1, 0, 0));
+      h.release(item);
+      expectStats(h, '', { curr_items: 2, total_items: 2, cmd_set: 1, get_hits: 1, get_misses: 0 }, 'a hit, not a store');
+      const again = metaGet(h, 'a', { vivify: true, count: GetCount.TOUCH });
+      assert.ok(again.item !== undefined && !again.created, 'found the second time');
+      h.release(again.item);
+      expectStats(h, '', { curr_items: 2, touch_hits: 1 }, 'second');
+      assert.is(h.get('a')?.value, '', 'a plain get sees the empty value');
+    });
+
+    t('vivify counts the hit the request asks for, and bumps as asked', async () => {
+      const h = await open();
+      const touched = metaGet(h, 'a', { vivify: true, count: GetCount.TOUCH, bump: false });
+      assert.ok(touched.created);
+      assert.is(infoOf(h, touched.item!).fetched, false, 'not bumped');
+      h.release(touched.item!);
+      h.release(metaGet(h, 'b', { vivify: true, count: GetCount.NONE }).item!);
+      expectStats(h, '', { touch_hits: 1, get_hits: 0, get_misses: 0, curr_items: 2 }, 'stats');
+    });
+
+    t('vivify that cannot allocate is a miss (outofmemory)', async () => {
+      const h = await open({ cache_size: '1m', item_size_max: '512k', eviction: 'false' });
+      let stored = 0;
+      while (h.set(keyN('k', stored), 'v'.repeat(30)) === Status.SUCCESS) stored++; // class 1 fills the one page
+      const { item, created } = metaGet(h, 'z', { vivify: true });
+      assert.equal([item, created], [undefined, false]);
+      expectStats(h, '', { get_misses: 1, curr_items: stored }, 'stats');
+      assert.ok(h.classStat('items', 1, 'outofmemory') >= 2, 'the set and the vivify ran out');
+    });
+
+    t('setExptime sets a held item\'s TTL as touch does', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const { item } = metaGet(h, 'a');
+      h.engine.setExptime(item!, 100);
+      assert.is(infoOf(h, item!).exptime, h.clock.realtime(100));
+      h.release(item!);
+      h.advance(99);
+      assert.is(h.get('a')?.value, 'v');
+      h.advance(1);
+      assert.is(h.get('a'), undefined, 'expired at the new TTL');
+      h.set('b', 'v');
+      const b = metaGet(h, 'b').item!;
+      h.engine.setExptime(b, -1);
+      h.release(b);
+      assert.is(h.get('b'), undefined, 'a negative TTL expires it');
+    });
+
+    t('markItem: the win-sent and binary-key marks stay with the item, not with the key', async () => {
+      const h = await open();
+      h.set('a', 'v');
+      const { item } = metaGet(h, 'a');
+      assert.equal([infoOf(h, item!).winSent, infoOf(h, item!).keyBinary], [false, false]);
+      h.engine.markItem(item!, ItemMark.WIN_SENT);
+      h.release(item!);
+      assert.equal([peek(h, 'a')!.winSent, peek(h, 'a')!.keyBinary], [true, false]);
+      const allocated = h.allocate('b', 1);
+      h.engine.markItem(allocated, ItemMark.KEY_BINARY);
+      isStatus(h.sync(h.engine.store(allocated, SET, 0n), 'store'), Status.SUCCESS, 'store b');
+      h.release(allocated);
+      assert.equal([peek(h, 'b')!.winSent, peek(h, 'b')!.keyBinary], [false, true]);
+      h.set('a', 'w');
+      assert.equal([peek(h, 'a')!.winSent, peek(h, 'a')!.keyBinary], [false, false], 'a new item has no marks');
+    });
+
+    t('ItemInfo.ntotal is ITEM_ntotal', async () => {
+      const h = await open();
+      h.set('abc', 'hello', { flags: 7 });
+      h.set('k', '');
+      assert.is(peek(h, 'abc')!.ntotal, modelNtotal(3, 5, 7));
+      assert.is(peek(h, 'k')!.ntotal, modelNtotal(1, 0, 0));
+      const big = pattern(600 * 1024);
+      h.set('big', big);
+      assert.is(peek(h, 'big')!.ntotal, modelNtotal(3, big.length, 0));
+    });
+
+    t('remove COMPARE_CAS: even a 0 CAS is compared, and a mismatch counts delete_misses', async () => {
+      const h = await open();
+      const cas = h.store('a', 'v').cas;
+      const remove = (c: bigint, options: number): Status => h.sync(h.engine.remove(new TextEncoder().encode('a'), c, options), 'remove');
+      isStatus(remove(0n, RemoveOption.COMPARE_CAS), Status.KEY_EEXISTS, 'C0');
+      isStatus(remove(cas + 1n, RemoveOption.COMPARE_CAS), Status.KEY_EEXISTS, 'another CAS');
+      isStatus(remove(cas + 1n, 0), Status.KEY_EEXISTS, 'another CAS, plain');
+      expectStats(h, '', { delete_misses: 2, delete_hits: 0, curr_items: 1 }, 'two counted mismatches');
+      isStatus(remove(cas, RemoveOption.COMPARE_CAS), Status.SUCCESS, 'the CAS');
+      expectStats(h, '', { delete_misses: 2, delete_hits: 1, curr_items: 0 }, 'removed');
+    });
+
+    t('remove INVALIDATE: the item stays, stale, with a new CAS and no win mark; SET_EXPTIME sets its TTL', async () => {
+      const h = await open();
+      h.set('x', 'v');
+      h.set('a', 'v', { exptime: 100 });
+      const held = metaGet(h, 'a').item!;
+      h.engine.markItem(held, ItemMark.WIN_SENT);
+      h.release(held);
+      const key = new TextEncoder().encode('a');
+      isStatus(h.sync(h.engine.remove(key, 0n, RemoveOption.INVALIDATE), 'remove'), Status.SUCCESS, 'invalidate');
+      let info = peek(h, 'a')!;
+      assert.equal([info.stale, info.winSent, info.cas, info.exptime], [true, false, 3n, h.clock.realtime(100)]);
+      isStatus(
+        h.sync(h.engine.remove(key, 2n, RemoveOption.INVALIDATE | RemoveOption.COMPARE_CAS), 'remove'),
+        Status.KEY_EEXISTS,
+        'an old CAS',
+      );
+      isStatus(
+        h.sync(h.engine.remove(key, 3n, RemoveOption.INVALIDATE | RemoveOption.COMPARE_CAS | RemoveOption.SET_EXPTIME, 30), 'remove'),
+        Status.SUCCESS,
+        'the CAS, with a TTL',
+      );
+      info = peek(h, 'a')!;
+      assert.equal([info.stale, info.cas, info.exptime, info.nvalue], [true, 4n, h.clock.realtime(30), 1]);
+      expectStats(h, '', { delete_hits: 0, delete_misses: 1, curr_items: 2 }, 'no delete_hits');
+      h.set('a', 'w');
+      assert.is(peek(h, 'a')!.stale, false, 'a store replaces the stale item');
+    });
+
+    t('store CAS with INVALIDATE: an older CAS stores a stale item with the old TTL and win mark', async () => {
+      const h = await open();
+      const first = h.store('a', 'one', { exptime: 100 }).cas;
+      h.set('x', 'v');
+      const held = metaGet(h, 'a').item!;
+      h.engine.markItem(held, ItemMark.WIN_SENT);
+      h.release(held);
+      const current = h.store('a', 'two', { op: CAS, cas: first, exptime: 100 }).cas;
+      const storeWith = (value: string, cas: bigint, options: number, exptime = 0): Status => {
+        const item = h.allocate('a', value.length, 0, exptime, CAS);
+        h.engine.itemValue(item).set(new TextEncoder().encode(value));
+        const status = h.sync(h.engine.store(item, CAS, cas, options), 'store');
+        h.release(item);
+        return status;
+      };
+      isStatus(storeWith('old', first, 0), Status.KEY_EEXISTS, 'an older CAS without the option');
+      isStatus(storeWith('new', current + 1n, StoreOption.INVALIDATE), Status.KEY_EEXISTS, 'a newer CAS');
+      isStatus(storeWith('zero', 0n, StoreOption.INVALIDATE), Status.KEY_EEXISTS, 'CAS 0');
+      const markHeld = metaGet(h, 'a').item!;
+      h.engine.markItem(markHeld, ItemMark.WIN_SENT);
+      h.release(markHeld);
+      isStatus(storeWith('stale', first, StoreOption.INVALIDATE, 5), Status.SUCCESS, 'an older CAS with the option');
+      const info = peek(h, 'a')!;
+      assert.equal(
+        [latin1(itemInfoValue(info)), info.stale, info.winSent, info.exptime, info.cas],
+        ['stale', true, true, h.clock.realtime(100), current + 1n],
+      );
+      expectStats(h, '', { cas_hits: 2, cas_badval: 3 }, 'the stale store is a cas hit');
+      isStatus(storeWith('fresh', info.cas, StoreOption.INVALIDATE), Status.SUCCESS, 'the CAS itself');
+      const fresh = peek(h, 'a')!;
+      assert.equal([fresh.stale, fresh.winSent, fresh.exptime], [false, false, 0], 'a matching CAS is a plain store');
+    });
+
+    t('append makes a new item: the marks do not carry over', async () => {
+      const h = await open();
+      const allocated = h.allocate('a', 2);
+      h.engine.itemValue(allocated).set([0x68, 0x69]);
+      h.engine.markItem(allocated, ItemMark.KEY_BINARY | ItemMark.WIN_SENT);
+      isStatus(h.sync(h.engine.store(allocated, SET, 0n), 'store'), Status.SUCCESS, 'store');
+      h.release(allocated);
+      assert.equal([peek(h, 'a')!.keyBinary, peek(h, 'a')!.winSent], [true, true], 'marked');
+      h.sync(h.engine.remove(new TextEncoder().encode('a'), 0n, RemoveOption.INVALIDATE), 'invalidate');
+      assert.is(peek(h, 'a')!.stale, true, 'stale');
+      isStatus(h.set('a', '!', { op: APPEND }), Status.SUCCESS, 'append');
+      const info = peek(h, 'a')!;
+      assert.equal([latin1(itemInfoValue(info)), info.stale, info.winSent, info.keyBinary], ['hi!', false, false, false]);
+    });
+
+    t('arithmetic hold: the item with the result, held; created tells a made item', async () => {
+      const h = await open();
+      const request = createArithmeticRequest();
+      const result = createArithmeticResult();
+      const key = new TextEncoder().encode('n');
+      request.hold = true;
+      request.create = true;
+      request.initial = 5n;
+      isStatus(h.sync(h.engine.arithmetic(key, request, result), 'arithmetic'), Status.SUCCESS, 'create');
+      assert.equal([result.value, result.created], [5n, true]);
+      assert.ok(result.item > 0, 'held');
+      let info = infoOf(h, result.item);
+      assert.equal([latin1(itemInfoValue(info)), info.cas], ['5', result.cas]);
+      h.engine.setExptime(result.item, 50);
+      h.release(result.item);
+      assert.is(peek(h, 'n')!.exptime, h.clock.realtime(50), 'the TTL set through the hold');
+      isStatus(h.sync(h.engine.arithmetic(key, request, result), 'arithmetic'), Status.SUCCESS, 'in place');
+      assert.equal([result.value, result.created], [6n, false]);
+      info = infoOf(h, result.item);
+      assert.equal([latin1(itemInfoValue(info)), info.cas], ['6', result.cas]);
+      h.release(result.item);
+      request.delta = 10n;
+      isStatus(h.sync(h.engine.arithmetic(key, request, result), 'arithmetic'), Status.SUCCESS, 'a longer value');
+      info = infoOf(h, result.item);
+      assert.equal([latin1(itemInfoValue(info)), info.cas, info.exptime], ['16', result.cas, h.clock.realtime(50)]);
+      h.release(result.item);
+      request.hold = false;
+      isStatus(h.sync(h.engine.arithmetic(key, request, result), 'arithmetic'), Status.SUCCESS, 'no hold');
+      assert.equal([result.value, result.item], [26n, 0]);
+      expectStats(h, '', { incr_hits: 3, incr_misses: 0, curr_items: 1 }, 'stats');
+    });
+
+    t('arithmetic in place keeps the marks; a longer result is a new item without them', async () => {
+      const h = await open();
+      h.set('n', '10');
+      const key = new TextEncoder().encode('n');
+      h.sync(h.engine.remove(key, 0n, RemoveOption.INVALIDATE), 'invalidate');
+      assert.is(h.incr('n', 1).value, 11n);
+      assert.is(peek(h, 'n')!.stale, true, 'in place');
+      assert.is(h.incr('n', 100).value, 111n);
+      assert.is(peek(h, 'n')!.stale, false, 'a new item');
+    });
+
+    t('arithmetic created is set when making the item ran out of memory', async () => {
+      const h = await open({ cache_size: '1m', item_size_max: '512k', eviction: 'false' });
+      let stored = 0;
+      while (h.set(keyN('k', stored), '1'.padEnd(30)) === Status.SUCCESS) stored++;
+      const request = createArithmeticRequest();
+      request.create = true;
+      const result = createArithmeticResult();
+      isStatus(h.sync(h.engine.arithmetic(new TextEncoder().encode('z'), request, result), 'arithmetic'), Status.ENOMEM, 'create');
+      assert.equal([result.created, result.item], [true, 0]);
+      isStatus(h.sync(h.engine.arithmetic(new TextEncoder().encode(keyN('k', 0)), request, result), 'arithmetic'), Status.SUCCESS, 'incr');
+      assert.is(result.created, false);
     });
   }
 

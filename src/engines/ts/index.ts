@@ -8,12 +8,17 @@ import { reportStats } from '../../engine/stats.ts';
 import { Status, StoreOperation } from '../../engine/status.ts';
 import {
   ENGINE_INTERFACE_VERSION,
+  GetCount,
+  ItemMark,
+  RemoveOption,
+  StoreOption,
   type AddStat,
   type ArithmeticRequest,
   type ArithmeticResult,
   type CreateInstance,
   type EngineHandle,
   type EngineInfo,
+  type GetRequest,
   type GetServerApi,
   type ItemHandle,
   type ItemInfo,
@@ -95,8 +100,9 @@ class TsEngine implements EngineHandle {
     return this.ready().items.byHandle(handle).value;
   }
 
-  store(handle: ItemHandle, operation: StoreOperation, cas: bigint): Status {
-    const { items, core } = this.ready();
+  store(handle: ItemHandle, operation: StoreOperation, cas: bigint, options = 0): Status {
+    const { items, core, settings } = this.ready();
+    const useCas = settings.useCas;
     const item = items.byHandle(handle);
     if (item.stored) throw new Error(`ts engine: item ${handle} stored twice`);
     item.stored = true;
@@ -124,16 +130,23 @@ class TsEngine implements EngineHandle {
           items.global.cas_misses += 1;
           return Status.KEY_ENOENT;
         }
-        if (cas !== old.cas) {
-          items.perClass[old.clsid]!.cas_badval += 1;
-          return Status.KEY_EEXISTS;
+        // memcached's CAS_NONE: a CAS of 0, or none at all with CAS off (-C), never matches.
+        if (!useCas || cas === 0n || cas !== old.cas) {
+          if (!useCas || (options & StoreOption.INVALIDATE) === 0 || cas === 0n || cas > old.cas) {
+            items.perClass[old.clsid]!.cas_badval += 1;
+            return Status.KEY_EEXISTS;
+          }
+          // An older CAS stores a stale value: the old TTL and win mark stay (ms I).
+          item.exptime = old.exptime;
+          item.stale = true;
+          item.winSent = old.winSent;
         }
         items.perClass[old.clsid]!.cas_hits += 1;
         items.replace(old, item, now);
         return Status.SUCCESS;
       case StoreOperation.APPEND:
       case StoreOperation.PREPEND:
-        return this.concatenate(old, item, operation === StoreOperation.APPEND, cas, now);
+        return this.concatenate(old, item, operation === StoreOperation.APPEND, useCas ? cas : 0n, now);
       default:
         throw new Error(`ts engine: unknown store operation ${String(operation)}`);
     }
@@ -164,20 +177,58 @@ class TsEngine implements EngineHandle {
     items.drop(items.byHandle(handle));
   }
 
-  get(key: Uint8Array): ItemHandle {
+  get(key: Uint8Array, request?: GetRequest): ItemHandle {
+    if (request !== undefined) request.created = false;
     if (!keyFits(key)) return -Status.KEY_ENOENT;
     const { items, core } = this.ready();
     const now = core.currentTime();
-    const item = items.lookup(hashKeyOf(key), now);
+    const hashKey = hashKeyOf(key);
+    const count = request === undefined ? GetCount.GET : request.count;
+    let item = items.lookup(hashKey, now);
+    if (item === null && request !== undefined && request.vivify) {
+      item = this.vivify(key, hashKey, now);
+      request.created = item !== null;
+    }
     if (item === null) {
-      items.global.get_misses += 1;
+      if (count !== GetCount.NONE) items.global.get_misses += 1;
       return -Status.KEY_ENOENT;
     }
-    items.countHit(item);
-    items.bump(item, now);
-    items.perClass[item.clsid]!.get_hits += 1;
-    items.hold(item);
+    if (count === GetCount.GET) {
+      items.countHit(item);
+      items.perClass[item.clsid]!.get_hits += 1;
+    } else if (count === GetCount.TOUCH) {
+      items.perClass[item.clsid]!.touch_hits += 1;
+    }
+    if (request === undefined || request.bump) items.bump(item, now);
+    // A vivified item still holds the reference its allocation gave: that one is the caller's.
+    if (request === undefined || !request.created) items.hold(item);
     return item.handle;
+  }
+
+  /** mg N on a miss: an empty item (flags 0, exptime 0) linked as process_mget_command links it. */
+  private vivify(key: Uint8Array, hashKey: string, now: number): Item | null {
+    const { items } = this.ready();
+    const item = items.alloc(key, hashKey, 0, 0, 0, now);
+    if (typeof item === 'number') return null;
+    items.link(item, now);
+    return item;
+  }
+
+  bump(handle: ItemHandle): void {
+    const { items, core } = this.ready();
+    const item = items.byHandle(handle);
+    if (item.linked) items.bump(item, core.currentTime());
+  }
+
+  setExptime(handle: ItemHandle, exptime: number): void {
+    const { items, core } = this.ready();
+    items.byHandle(handle).exptime = core.realtime(exptime);
+  }
+
+  markItem(handle: ItemHandle, marks: number): void {
+    const item = this.ready().items.byHandle(handle);
+    if (marks & ItemMark.WIN_SENT) item.winSent = true;
+    if (marks & ItemMark.KEY_BINARY) item.keyBinary = true;
   }
 
   getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
@@ -207,7 +258,7 @@ class TsEngine implements EngineHandle {
     return item;
   }
 
-  remove(key: Uint8Array, cas: bigint): Status {
+  remove(key: Uint8Array, cas: bigint, options = 0, exptime = 0): Status {
     if (!keyFits(key)) return Status.KEY_ENOENT;
     const { items, core } = this.ready();
     const item = items.lookup(hashKeyOf(key), core.currentTime());
@@ -215,22 +266,43 @@ class TsEngine implements EngineHandle {
       items.global.delete_misses += 1;
       return Status.KEY_ENOENT;
     }
-    if (cas !== 0n && cas !== item.cas) return Status.KEY_EEXISTS;
+    if (options & RemoveOption.COMPARE_CAS) {
+      if (cas !== item.cas) {
+        items.global.delete_misses += 1;
+        return Status.KEY_EEXISTS;
+      }
+    } else if (cas !== 0n && cas !== item.cas) {
+      return Status.KEY_EEXISTS;
+    }
+    if (options & RemoveOption.INVALIDATE) {
+      // md I: the item stays, stale, with a new CAS; the next mg wins the recache.
+      if (options & RemoveOption.SET_EXPTIME) item.exptime = core.realtime(exptime);
+      item.stale = true;
+      item.winSent = false;
+      item.cas = items.nextCas();
+      return Status.SUCCESS;
+    }
     items.perClass[item.clsid]!.delete_hits += 1;
     items.unlink(item);
     return Status.SUCCESS;
   }
 
   arithmetic(key: Uint8Array, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    result.item = 0;
+    result.created = false;
     if (!keyFits(key)) return Status.KEY_ENOENT;
     const { items, core, settings } = this.ready();
     const now = core.currentTime();
     const hashKey = hashKeyOf(key);
     const item = items.lookup(hashKey, now);
     if (item === null) {
-      if (request.incr) items.global.incr_misses += 1;
-      else items.global.decr_misses += 1;
-      if (!request.create) return Status.KEY_ENOENT;
+      if (!request.create) {
+        if (request.incr) items.global.incr_misses += 1;
+        else items.global.decr_misses += 1;
+        return Status.KEY_ENOENT;
+      }
+      // Created, not missed: memcached counts no miss when it makes the item (ma N, binary).
+      result.created = true;
       const digits = decimalBytes(request.initial);
       const created = items.alloc(key, hashKey, digits.length, 0, core.realtime(request.exptime), now);
       if (typeof created === 'number') return Status.ENOMEM;
@@ -238,8 +310,7 @@ class TsEngine implements EngineHandle {
       items.link(created, now);
       result.value = request.initial;
       result.cas = created.cas;
-      items.drop(created);
-      return Status.SUCCESS;
+      return this.handOver(created, request, result);
     }
     if (item.value.length === 0 || item.ntotal > settings.slabChunkMax) return Status.EINVAL;
     if (request.cas !== 0n && request.cas !== item.cas) return Status.KEY_EEXISTS;
@@ -257,6 +328,10 @@ class TsEngine implements EngineHandle {
       item.cas = items.nextCas();
       items.touchTime(item, now);
       result.cas = item.cas;
+      if (request.hold) {
+        items.hold(item);
+        result.item = item.handle;
+      }
       return Status.SUCCESS;
     }
     items.hold(item);
@@ -266,7 +341,16 @@ class TsEngine implements EngineHandle {
       return Status.ENOMEM;
     }
     fresh.value.set(digits);
+    if (request.hold) items.hold(fresh);
     result.cas = items.swap(item, fresh, now);
+    if (request.hold) result.item = fresh.handle;
+    return Status.SUCCESS;
+  }
+
+  /** Gives the caller the reference an item the engine made holds, or drops it. */
+  private handOver(item: Item, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    if (request.hold) result.item = item.handle;
+    else this.ready().items.drop(item);
     return Status.SUCCESS;
   }
 
@@ -285,6 +369,10 @@ class TsEngine implements EngineHandle {
     info.flags = item.flags;
     info.clsid = item.clsid;
     info.fetched = item.fetched;
+    info.ntotal = item.ntotal;
+    info.stale = item.stale;
+    info.winSent = item.winSent;
+    info.keyBinary = item.keyBinary;
     info.keyBytes = item.key;
     info.keyOffset = 0;
     info.nkey = item.key.length;

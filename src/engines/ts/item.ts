@@ -33,6 +33,10 @@ export class Item {
   /** ITEM_FETCHED and ITEM_ACTIVE. */
   fetched = false;
   active = false;
+  /** The meta commands' marks: ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY. */
+  stale = false;
+  winSent = false;
+  keyBinary = false;
   segment: LruSegment | typeof NO_LRU = NO_LRU;
   /** LRU neighbours: prev is towards the head (more recent), next towards the tail. */
   prev: Item | null = null;

@@ -50,7 +50,8 @@ export class Items {
   private readonly handles = new Map<number, Item>();
   private nextHandle = 1;
   private casCounter = 0n;
-  private oldestLive = 0;
+  /** flush_all's oldest_live (read by `stats settings`). */
+  oldestLive = 0;
   private oldestCas = 0n;
 
   constructor(

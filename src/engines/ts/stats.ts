@@ -66,6 +66,7 @@ export function statsSource(items: Items, settings: CacheSettings, trackSizes: b
     hashPower: () => items.hashPower,
     hashBytes: () => 2 ** items.hashPower * 8,
     hashExpanding: () => false,
+    oldestLive: () => items.oldestLive,
     sizes: () => {
       const buckets = [...(items.sizes ?? new Map<number, number>()).entries()];
       return buckets

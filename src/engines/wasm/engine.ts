@@ -10,14 +10,17 @@ import {
 } from '../../engine/stats.ts';
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION,
+  ENGINE_INTERFACE_VERSION, GetCount, ItemMark, RemoveOption, StoreOption,
   type AddStat, type ArithmeticRequest, type ArithmeticResult, type EngineHandle, type EngineInfo,
-  type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
+  type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
-  CAS_SIZE, IO_CAS_IN, IO_CAS_OUT, IO_DELTA, IO_INITIAL, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME,
-  IT_FLAGS, IT_HEADER, IT_NBYTES, IT_NKEY, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
-  ITEM_FETCHED, KEY_MAX, checkLayout,
+  CAS_SIZE, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
+  IO_CREATED, IO_DELTA, IO_INITIAL, IO_ITEM, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME, IT_FLAGS,
+  IT_HEADER, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
+  ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
+  MARK_WIN_SENT, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE, REMOVE_SET_EXPTIME, STORE_INVALIDATE,
+  checkLayout,
 } from './layout.ts';
 
 /** The module's exports, as assembly/index.ts declares them. */
@@ -30,14 +33,17 @@ interface EngineExports {
   ): number;
   engineScratch(): number;
   clockSet(now: number): void;
-  itemGet(nkey: number): number;
+  itemGet(nkey: number, options: number): number;
+  itemBumpHeld(item: number): void;
+  itemSetExptime(item: number, exptime: number): void;
+  itemMark(item: number, marks: number): void;
   itemGetAndTouch(nkey: number, exptime: number): number;
   itemTouch(nkey: number, exptime: number): number;
   itemAllocate(nkey: number, flags: number, exptime: number, nbytes: number, op: number): number;
-  itemStoreOp(item: number, op: number): number;
+  itemStoreOp(item: number, op: number, options: number): number;
   itemRelease(item: number): void;
-  itemRemove(nkey: number): number;
-  itemArithmetic(nkey: number, incr: number, create: number, exptime: number): number;
+  itemRemove(nkey: number, options: number, exptime: number): number;
+  itemArithmetic(nkey: number, incr: number, create: number, exptime: number, hold: number): number;
   itemFlushAll(newOldest: number): void;
   itemSegment(item: number, offset: number): number;
   itemSegmentLength(): number;
@@ -68,6 +74,7 @@ const FACT_LARGEST = 0;
 const FACT_PAGES_USED = 1;
 const FACT_HASHPOWER = 3;
 const FACT_EXPANDING = 4;
+const FACT_OLDEST_LIVE = 6;
 
 export class WasmEngine implements EngineHandle, SlabStatsSource {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
@@ -170,9 +177,35 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
 
   // ---- operations ----
 
-  get(key: Uint8Array): ItemHandle {
+  get(key: Uint8Array, request?: GetRequest): ItemHandle {
     const nkey = this.putKey(key);
-    return nkey < 0 ? -Status.KEY_ENOENT : this.x.itemGet(nkey);
+    if (request === undefined) return nkey < 0 ? -Status.KEY_ENOENT : this.x.itemGet(nkey, 0);
+    request.created = false;
+    if (nkey < 0) return -Status.KEY_ENOENT;
+    let options = request.bump ? 0 : GET_NO_BUMP;
+    if (request.count === GetCount.TOUCH) options |= GET_COUNT_TOUCH;
+    else if (request.count === GetCount.NONE) options |= GET_COUNT_NONE;
+    if (request.vivify) options |= GET_VIVIFY;
+    const item = this.x.itemGet(nkey, options);
+    if (request.vivify) request.created = this.view.getUint32(this.scratch + IO_CREATED, true) !== 0;
+    return item;
+  }
+
+  bump(item: ItemHandle): void {
+    this.tick();
+    this.x.itemBumpHeld(item);
+  }
+
+  setExptime(item: ItemHandle, exptime: number): void {
+    this.tick();
+    this.x.itemSetExptime(item, this.rel(exptime));
+  }
+
+  markItem(item: ItemHandle, marks: number): void {
+    let bits = 0;
+    if (marks & ItemMark.WIN_SENT) bits |= MARK_WIN_SENT;
+    if (marks & ItemMark.KEY_BINARY) bits |= MARK_KEY_BINARY;
+    this.x.itemMark(item, bits);
   }
 
   getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
@@ -202,7 +235,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     return new Uint8Array(this.buffer, data, this.view.getUint32(at + IT_NBYTES, true) - 2);
   }
 
-  store(item: ItemHandle, operation: StoreOperation, cas: bigint): Status {
+  store(item: ItemHandle, operation: StoreOperation, cas: bigint, options = 0): Status {
     const staged = this.staged.size === 0 ? undefined : this.staged.get(item);
     if (staged !== undefined) {
       this.scatter(item, staged);
@@ -210,7 +243,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     }
     this.setU64(IO_CAS_IN, cas);
     this.tick();
-    return this.x.itemStoreOp(item, operation) as Status;
+    return this.x.itemStoreOp(item, operation, options & StoreOption.INVALIDATE ? STORE_INVALIDATE : 0) as Status;
   }
 
   release(item: ItemHandle): void {
@@ -218,24 +251,34 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.x.itemRelease(item);
   }
 
-  remove(key: Uint8Array, cas: bigint): Status {
+  remove(key: Uint8Array, cas: bigint, options = 0, exptime = 0): Status {
     const nkey = this.putKey(key);
     if (nkey < 0) return Status.KEY_ENOENT;
     this.setU64(IO_CAS_IN, cas);
-    return this.x.itemRemove(nkey) as Status;
+    if (options === 0) return this.x.itemRemove(nkey, 0, 0) as Status;
+    let bits = 0;
+    if (options & RemoveOption.COMPARE_CAS) bits |= REMOVE_COMPARE_CAS;
+    if (options & RemoveOption.INVALIDATE) bits |= REMOVE_INVALIDATE;
+    if (options & RemoveOption.SET_EXPTIME) bits |= REMOVE_SET_EXPTIME;
+    const rel = options & RemoveOption.SET_EXPTIME ? this.rel(exptime) : 0;
+    return this.x.itemRemove(nkey, bits, rel) as Status;
   }
 
   arithmetic(key: Uint8Array, request: ArithmeticRequest, result: ArithmeticResult): Status {
+    result.item = 0;
+    result.created = false;
     const nkey = this.putKey(key);
     if (nkey < 0) return Status.KEY_ENOENT;
     this.setU64(IO_DELTA, request.delta);
     this.setU64(IO_INITIAL, request.initial);
     this.setU64(IO_CAS_IN, request.cas);
     const exptime = request.create ? this.rel(request.exptime) : 0;
-    const status = this.x.itemArithmetic(nkey, request.incr ? 1 : 0, request.create ? 1 : 0, exptime) as Status;
+    const status = this.x.itemArithmetic(nkey, request.incr ? 1 : 0, request.create ? 1 : 0, exptime, request.hold ? 1 : 0) as Status;
+    result.created = this.view.getUint32(this.scratch + IO_CREATED, true) !== 0;
     if (status === Status.SUCCESS) {
       result.value = this.getU64(IO_VALUE);
       result.cas = this.getU64(IO_CAS_OUT);
+      result.item = this.view.getUint32(this.scratch + IO_ITEM, true);
     }
     return status;
   }
@@ -258,6 +301,10 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     info.flags = flags & ITEM_CFLAGS ? v.getUint32(keyAt + nkey + 1, true) : 0;
     info.clsid = v.getUint8(at + IT_CLSID);
     info.fetched = (flags & ITEM_FETCHED) !== 0;
+    info.ntotal = v.getUint32(at + IT_NTOTAL, true);
+    info.stale = (flags & ITEM_STALE) !== 0;
+    info.winSent = (flags & ITEM_TOKEN_SENT) !== 0;
+    info.keyBinary = (flags & ITEM_KEY_BINARY) !== 0;
     info.keyBytes = this.bytes;
     info.keyOffset = keyAt;
     info.nkey = nkey;
@@ -356,6 +403,9 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   }
   hashBytes(): number {
     return 2 ** this.hashPower() * 4;
+  }
+  oldestLive(): number {
+    return this.x.engineFact(FACT_OLDEST_LIVE);
   }
   hashExpanding(): boolean {
     return this.x.engineFact(FACT_EXPANDING) !== 0;

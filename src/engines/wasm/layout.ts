@@ -1,6 +1,7 @@
-// The host's mirror of assembly/layout.ts: item header offsets, flag bits and scratch slots,
-// as constants the JIT can fold. checkLayout compares them with the module's exported values
-// at every instantiation, so a module and a host that disagree never serve a request.
+// The host's mirror of assembly/layout.ts: item header offsets, flag bits, scratch slots and the
+// exports' option bits, as constants the JIT can fold. checkLayout compares them with the
+// module's exported values at every instantiation, so a module and a host that disagree never
+// serve a request.
 
 export const IT_TIME = 12;
 export const IT_EXPTIME = 16;
@@ -10,6 +11,7 @@ export const IT_FLAGS = 30; // u16 bits below
 export const IT_CLSID = 32;
 export const IT_NKEY = 34;
 export const IT_CHAIN = 36;
+export const IT_NTOTAL = 40; // memcached's ITEM_ntotal
 export const IT_HEADER = 48;
 export const CAS_SIZE = 8;
 export const CHUNK_LINK = 8;
@@ -19,6 +21,9 @@ export const ITEM_CAS = 2;
 export const ITEM_FETCHED = 8;
 export const ITEM_CHAINED = 32;
 export const ITEM_CFLAGS = 64;
+export const ITEM_STALE = 128;
+export const ITEM_TOKEN_SENT = 256;
+export const ITEM_KEY_BINARY = 512;
 
 export const IO_KEY = 0;
 export const IO_CAS_IN = 256;
@@ -26,15 +31,32 @@ export const IO_CAS_OUT = 264;
 export const IO_DELTA = 272;
 export const IO_INITIAL = 280;
 export const IO_VALUE = 288;
+export const IO_ITEM = 320; // u32: an item handed to the host (arithmetic with hold)
+export const IO_CREATED = 324; // u32: 1 when the operation made the item
 export const KEY_MAX = 250;
+
+// Option bits of itemGet, itemRemove, itemMark and itemStoreOp (assembly/index.ts).
+export const GET_NO_BUMP = 1;
+export const GET_COUNT_TOUCH = 2;
+export const GET_COUNT_NONE = 4;
+export const GET_VIVIFY = 8;
+export const REMOVE_COMPARE_CAS = 1;
+export const REMOVE_INVALIDATE = 2;
+export const REMOVE_SET_EXPTIME = 4;
+export const MARK_WIN_SENT = 1;
+export const MARK_KEY_BINARY = 2;
+export const STORE_INVALIDATE = 1;
 
 export const CLASS_STATS = 24;
 export const GLOBAL_STATS = 16;
 
 const MIRRORED: Record<string, number> = {
-  IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_HEADER,
-  CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
-  IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA, IO_INITIAL, IO_VALUE, KEY_MAX, CLASS_STATS, GLOBAL_STATS,
+  IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_NTOTAL,
+  IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
+  ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
+  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, CLASS_STATS, GLOBAL_STATS, GET_NO_BUMP,
+  GET_COUNT_TOUCH, GET_COUNT_NONE, GET_VIVIFY, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE,
+  REMOVE_SET_EXPTIME, MARK_WIN_SENT, MARK_KEY_BINARY, STORE_INVALIDATE,
 };
 
 /** Throws when the module's layout differs from this mirror (a stale or mismatched build). */

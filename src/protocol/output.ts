@@ -1,0 +1,158 @@
+// The reply buffer of one connection: protocols append bytes, the server takes what a batch of
+// requests produced and writes it at once. socket.write keeps a reference to what it is given
+// (no copy), so taken bytes are never written over: `take()` hands out the filled parts and later
+// replies go after them, or into a fresh chunk. A reply that does not fit closes the current
+// chunk's part and starts a new chunk, so nothing written is ever copied again (cf. memcached's
+// resp objects and iovecs, which also live until the write completes).
+
+/** Bytes of a chunk; a reply larger than what is left gets a chunk of its own size. */
+const CHUNK_BYTES = 64 * 1024;
+/** When less than this is left after a take, the next reply starts a new chunk. */
+const MIN_TAIL = 2048;
+
+export const CR = 0x0d;
+export const LF = 0x0a;
+export const SPACE = 0x20;
+const ZERO = 0x30;
+
+export class Output {
+  private chunk = new Uint8Array(CHUNK_BYTES);
+  /** Parts of earlier chunks written and not yet taken, in order. */
+  private parts: Uint8Array[] = [];
+  private partBytes = 0;
+  /** Start of the bytes not yet taken. */
+  private start = 0;
+  /** End of what has been written. */
+  private end = 0;
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.partBytes + this.end - this.start;
+  }
+
+  /** Makes room for `n` more bytes; returns the offset in `buffer` to write them at. */
+  reserve(n: number): number {
+    if (this.end + n > this.chunk.length) this.grow(n);
+    const at = this.end;
+    this.end += n;
+    return at;
+  }
+
+  /** The chunk `reserve` offsets point into (changes when a new chunk starts). */
+  get buffer(): Uint8Array {
+    return this.chunk;
+  }
+
+  /** Appends ASCII text (wire strings and numbers' digits; never user data). */
+  ascii(text: string): void {
+    const n = text.length;
+    const at = this.reserve(n);
+    const b = this.chunk;
+    for (let i = 0; i < n; i++) b[at + i] = text.charCodeAt(i);
+  }
+
+  /** Appends a constant reply made once with `encodeAscii`. */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    const at = this.reserve(n);
+    if (n <= 16) {
+      const b = this.chunk;
+      for (let i = 0; i < n; i++) b[at + i] = bytes[i]!;
+    } else {
+      this.chunk.set(bytes, at);
+    }
+  }
+
+  /** Appends bytes[offset, offset + n). */
+  bytes(source: Uint8Array, offset: number, n: number): void {
+    const at = this.reserve(n);
+    if (n <= 32) {
+      const b = this.chunk;
+      for (let i = 0; i < n; i++) b[at + i] = source[offset + i]!;
+    } else {
+      this.chunk.set(n === source.length && offset === 0 ? source : source.subarray(offset, offset + n), at);
+    }
+  }
+
+  byte(value: number): void {
+    this.chunk[this.reserve(1)] = value;
+  }
+
+  crlf(): void {
+    const at = this.reserve(2);
+    this.chunk[at] = CR;
+    this.chunk[at + 1] = LF;
+  }
+
+  /** Appends a non-negative integer below 2^53 in decimal, without making a string. */
+  decimal(value: number): void {
+    let digits = 1;
+    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+    const at = this.reserve(digits);
+    const b = this.chunk;
+    let v = value;
+    for (let i = at + digits - 1; i >= at; i--) {
+      const q = Math.floor(v / 10);
+      b[i] = ZERO + (v - q * 10);
+      v = q;
+    }
+  }
+
+  /** Appends a signed integer below 2^53 in magnitude. */
+  signed(value: number): void {
+    if (value < 0) {
+      this.byte(0x2d);
+      this.decimal(-value);
+    } else {
+      this.decimal(value);
+    }
+  }
+
+  /** Appends an unsigned 64-bit integer in decimal. */
+  u64(value: bigint): void {
+    if (value <= 0x1fffffffffffffn) this.decimal(Number(value));
+    else this.ascii(value.toString());
+  }
+
+  /**
+   * The bytes written since the last take, as parts in order (usually one); the caller hands
+   * them to a socket and must not change them. Empty when nothing was written.
+   */
+  take(): Uint8Array[] {
+    if (this.end > this.start) this.parts.push(this.chunk.subarray(this.start, this.end));
+    const taken = this.parts;
+    this.parts = [];
+    this.partBytes = 0;
+    this.start = this.end;
+    if (this.chunk.length - this.end < MIN_TAIL) this.fresh(CHUNK_BYTES);
+    return taken;
+  }
+
+  /** Forgets everything not taken (a connection that closes). */
+  clear(): void {
+    this.parts = [];
+    this.partBytes = 0;
+    this.end = this.start;
+  }
+
+  private grow(n: number): void {
+    if (this.end > this.start) {
+      this.parts.push(this.chunk.subarray(this.start, this.end));
+      this.partBytes += this.end - this.start;
+    }
+    this.fresh(Math.max(CHUNK_BYTES, n));
+  }
+
+  private fresh(size: number): void {
+    this.chunk = new Uint8Array(size);
+    this.start = 0;
+    this.end = 0;
+  }
+}
+
+/** A wire string as bytes, made once at start-up. */
+export function encodeAscii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}

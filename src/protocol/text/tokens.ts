@@ -1,0 +1,67 @@
+// A command line split into tokens as memcached's tokenize_command splits it: on single spaces
+// (runs of spaces make no empty tokens), at most MAX_TOKENS - 1 tokens, the rest of the line left
+// for the caller (multi-key gets continue with it). Offsets into the read buffer; no copies.
+
+/** memcached's MAX_TOKENS: the command, up to 22 more tokens, and the terminal token. */
+export const MAX_TOKENS = 24;
+const SPACE = 0x20;
+
+export class Tokens {
+  /** Tokens found (memcached's ntokens minus its terminal token). */
+  count = 0;
+  readonly start = new Int32Array(MAX_TOKENS);
+  readonly end = new Int32Array(MAX_TOKENS);
+  /** Where the unread rest of the line starts when the token limit stopped the split, else -1. */
+  rest = -1;
+  buf: Uint8Array = new Uint8Array(0);
+
+  /** Splits buf[s, e) (a line without its line ending). */
+  split(buf: Uint8Array, s: number, e: number): void {
+    this.buf = buf;
+    this.count = 0;
+    this.rest = -1;
+    let from = s;
+    for (let i = s; i < e; i++) {
+      if (buf[i] !== SPACE) continue;
+      if (i !== from) {
+        this.start[this.count] = from;
+        this.end[this.count] = i;
+        this.count++;
+        if (this.count === MAX_TOKENS - 1) {
+          this.rest = i + 1 < e ? i + 1 : -1;
+          return;
+        }
+      }
+      from = i + 1;
+    }
+    if (from < e) {
+      this.start[this.count] = from;
+      this.end[this.count] = e;
+      this.count++;
+    }
+  }
+
+  length(i: number): number {
+    return this.end[i]! - this.start[i]!;
+  }
+
+  /** Whether token i is exactly `word` (ASCII). */
+  is(i: number, word: string): boolean {
+    const s = this.start[i]!;
+    if (this.end[i]! - s !== word.length) return false;
+    for (let j = 0; j < word.length; j++) if (this.buf[s + j] !== word.charCodeAt(j)) return false;
+    return true;
+  }
+
+  /** Token i as a view into the buffer. */
+  view(i: number): Uint8Array {
+    return this.buf.subarray(this.start[i]!, this.end[i]!);
+  }
+
+  /** Token i as text (rare paths only: stats groups, modes). */
+  text(i: number): string {
+    let out = '';
+    for (let j = this.start[i]!; j < this.end[i]!; j++) out += String.fromCharCode(this.buf[j]!);
+    return out;
+  }
+}

@@ -1,0 +1,44 @@
+// What a command's process step works with: the engine, the connection's reply buffer, the
+// server's counters and settings. One Context per connection, reused for every request.
+
+import type { ServerCore } from '../engine/clock.ts';
+import type { EngineHandle, ItemInfo } from '../engine/types.ts';
+import type { Output } from '../protocol/output.ts';
+import type { ProcessFacts, ServerStats } from './stats.ts';
+
+/** The server-wide part, shared by every connection. */
+export interface ServerState {
+  readonly engine: EngineHandle;
+  /** The clock the engine is given: memcached's current_time and realtime(). */
+  readonly core: ServerCore;
+  readonly stats: ServerStats;
+  /** -I: the largest value a storage command may announce. */
+  readonly itemSizeMax: number;
+  /** -A: whether `shutdown` is allowed. */
+  readonly shutdownEnabled: boolean;
+  /** -F turns flush_all off; -X turns stats cachedump off. */
+  readonly flushEnabled: boolean;
+  readonly dumpEnabled: boolean;
+  /** The VERSION reply's text. */
+  readonly version: string;
+  /** memcached's settings.verbose, changed by the `verbosity` command. */
+  verbosity: number;
+  /** `stats detail on|off`. */
+  detailEnabled: boolean;
+  /** What `stats` reports about the process. */
+  processFacts(): ProcessFacts;
+  /** Asks the server to stop (shutdown command); `graceful` for `shutdown graceful`. */
+  shutdown(graceful: boolean): void;
+  /** Lines of `stats conns` (the server knows its connections). */
+  connStats(add: (key: string, value: string) => void): void;
+  /** Server-owned lines of `stats settings`. */
+  settingsStats(add: (key: string, value: string) => void): void;
+}
+
+export interface Context {
+  readonly server: ServerState;
+  readonly engine: EngineHandle;
+  readonly out: Output;
+  /** Scratch for getItemInfo. */
+  readonly info: ItemInfo;
+}

@@ -1,0 +1,250 @@
+// Where requests meet the engine: one small function per text command, mapping engine statuses
+// to memcached's replies (cf. proto_text.c's process_*_command and Pelikan's process.c). The
+// connection calls `processRequest` for a parsed request, and `storeBegin`/`storeComplete` around
+// the value bytes of a storage command. Meta commands are in meta.ts.
+
+import { Status, StoreOperation } from '../engine/status.ts';
+import type { ArithmeticRequest, ArithmeticResult, ItemHandle, MaybePromise } from '../engine/types.ts';
+import { createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
+import { encodeAscii, SPACE } from '../protocol/output.ts';
+import { Command } from '../protocol/request.ts';
+import type { Request } from '../protocol/request.ts';
+import type { Context } from './context.ts';
+import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
+import { reportStats } from './stats-command.ts';
+
+const STORED = encodeAscii('STORED\r\n');
+const NOT_STORED = encodeAscii('NOT_STORED\r\n');
+const EXISTS = encodeAscii('EXISTS\r\n');
+const NOT_FOUND = encodeAscii('NOT_FOUND\r\n');
+const DELETED = encodeAscii('DELETED\r\n');
+const TOUCHED = encodeAscii('TOUCHED\r\n');
+const END = encodeAscii('END\r\n');
+const OK = encodeAscii('OK\r\n');
+const VALUE = encodeAscii('VALUE ');
+const TOO_LARGE = 'SERVER_ERROR object too large for cache';
+const NO_MEMORY = 'SERVER_ERROR out of memory storing object';
+const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
+/** memcached's MAX_VERBOSITY_LEVEL. */
+const MAX_VERBOSITY_LEVEL = 2;
+
+/** What the connection does after a request. */
+export const After = {
+  CONTINUE: 0,
+  /** Close once the replies so far are written (quit, shutdown, HTTP). */
+  CLOSE: 1,
+} as const;
+export type After = (typeof After)[keyof typeof After];
+
+/**
+ * The in-memory engines answer synchronously; an engine that returns a Promise is not served by
+ * this server yet (the fs engine brings that).
+ */
+function now<T>(result: MaybePromise<T>): T {
+  if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
+  return result;
+}
+
+const arithmeticRequest: ArithmeticRequest = createArithmeticRequest();
+const arithmeticResult: ArithmeticResult = createArithmeticResult();
+
+/** Writes a line and CRLF unless the request is noreply (memcached's out_string). */
+export function replyLine(ctx: Context, req: Request, line: string): void {
+  if (req.noreply) return;
+  ctx.out.ascii(line);
+  ctx.out.crlf();
+}
+
+function reply(ctx: Context, req: Request, bytes: Uint8Array): void {
+  if (!req.noreply) ctx.out.raw(bytes);
+}
+
+/** Executes a request that is not a storage command. */
+export function processRequest(ctx: Context, req: Request): After {
+  switch (req.command) {
+    case Command.GET:
+    case Command.GETS:
+    case Command.GAT:
+    case Command.GATS:
+      retrieve(ctx, req);
+      return After.CONTINUE;
+    case Command.DELETE:
+      remove(ctx, req);
+      return After.CONTINUE;
+    case Command.INCR:
+    case Command.DECR:
+      arithmetic(ctx, req);
+      return After.CONTINUE;
+    case Command.TOUCH:
+      touch(ctx, req);
+      return After.CONTINUE;
+    case Command.FLUSH_ALL:
+      flushAll(ctx, req);
+      return After.CONTINUE;
+    case Command.VERSION:
+      replyLine(ctx, req, `VERSION ${ctx.server.version}`);
+      return After.CONTINUE;
+    case Command.VERBOSITY:
+      if (req.exptime >= 0) ctx.server.verbosity = Math.min(req.exptime, MAX_VERBOSITY_LEVEL);
+      reply(ctx, req, OK);
+      return After.CONTINUE;
+    case Command.STATS:
+      reportStats(ctx, req.arg);
+      return After.CONTINUE;
+    case Command.QUIT:
+    case Command.CLOSE:
+      return After.CLOSE;
+    case Command.SHUTDOWN:
+      return shutdown(ctx, req);
+    case Command.ERROR:
+    case Command.FIXED:
+      replyLine(ctx, req, req.error);
+      return After.CONTINUE;
+    case Command.META_GET:
+    case Command.META_DELETE:
+    case Command.META_ARITHMETIC:
+    case Command.META_NOOP:
+    case Command.META_DEBUG:
+      processMeta(ctx, req);
+      return After.CONTINUE;
+    default:
+      throw new Error(`processRequest: command ${req.command} is not executable here`);
+  }
+}
+
+/** get/gets/gat/gats: a VALUE block per hit, then END. */
+function retrieve(ctx: Context, req: Request): void {
+  const { engine, out, info } = ctx;
+  const stats = ctx.server.stats;
+  const touching = req.command === Command.GAT || req.command === Command.GATS;
+  const withCas = req.command === Command.GETS || req.command === Command.GATS;
+  for (let k = 0; k < req.keyCount; k++) {
+    const key = req.keys[k]!;
+    stats.cmdGet++;
+    if (touching) stats.cmdTouch++;
+    const item = now(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
+    if (item <= 0) continue;
+    engine.getItemInfo(item, info, withCas);
+    out.raw(VALUE);
+    out.bytes(info.keyBytes, info.keyOffset, info.nkey);
+    out.byte(SPACE);
+    out.decimal(info.flags);
+    out.byte(SPACE);
+    out.decimal(info.nvalue);
+    if (withCas) {
+      out.byte(SPACE);
+      out.u64(info.cas);
+    }
+    out.crlf();
+    out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
+    out.crlf();
+    engine.release(item);
+  }
+  out.raw(END);
+}
+
+const STORE_OPERATION: Readonly<Record<number, StoreOperation>> = {
+  [Command.SET]: StoreOperation.SET,
+  [Command.ADD]: StoreOperation.ADD,
+  [Command.REPLACE]: StoreOperation.REPLACE,
+  [Command.APPEND]: StoreOperation.APPEND,
+  [Command.PREPEND]: StoreOperation.PREPEND,
+  [Command.CAS]: StoreOperation.CAS,
+};
+
+/**
+ * The item a storage command's value will be read into, or 0 when it cannot be stored: then the
+ * reply is written and `req.swallow` says how many bytes to read and drop.
+ */
+export function storeBegin(ctx: Context, req: Request): ItemHandle {
+  if (req.command === Command.META_SET) return metaSetBegin(ctx, req);
+  const operation = STORE_OPERATION[req.command]!;
+  const item = now(ctx.engine.allocate(req.key, req.nbytes, req.flags, req.exptime, operation));
+  if (item > 0) return item;
+  replyLine(ctx, req, -item === Status.E2BIG ? TOO_LARGE : NO_MEMORY);
+  req.swallow = req.nbytes + 2;
+  return 0;
+}
+
+/** Links an item whose value was read; `dataOk` is false when the CRLF after it was missing. */
+export function storeComplete(ctx: Context, req: Request, item: ItemHandle, dataOk: boolean): void {
+  if (req.command === Command.META_SET) return metaSetComplete(ctx, req, item, dataOk);
+  const { engine } = ctx;
+  if (!dataOk) {
+    engine.release(item);
+    replyLine(ctx, req, 'CLIENT_ERROR bad data chunk');
+    return;
+  }
+  const status = now(engine.store(item, STORE_OPERATION[req.command]!, req.cas));
+  engine.release(item);
+  switch (status) {
+    case Status.SUCCESS:
+      return reply(ctx, req, STORED);
+    case Status.NOT_STORED:
+      return reply(ctx, req, NOT_STORED);
+    case Status.KEY_EEXISTS:
+      return reply(ctx, req, EXISTS);
+    case Status.KEY_ENOENT:
+      return reply(ctx, req, NOT_FOUND);
+    case Status.E2BIG:
+      return replyLine(ctx, req, TOO_LARGE);
+    default:
+      return replyLine(ctx, req, NO_MEMORY);
+  }
+}
+
+function remove(ctx: Context, req: Request): void {
+  const status = now(ctx.engine.remove(req.key, 0n));
+  reply(ctx, req, status === Status.SUCCESS ? DELETED : NOT_FOUND);
+}
+
+function arithmetic(ctx: Context, req: Request): void {
+  const r = arithmeticRequest;
+  r.incr = req.command === Command.INCR;
+  r.delta = req.delta;
+  r.create = false;
+  r.initial = 0n;
+  r.exptime = 0;
+  r.cas = 0n;
+  const status = now(ctx.engine.arithmetic(req.key, r, arithmeticResult));
+  switch (status) {
+    case Status.SUCCESS:
+      if (req.noreply) return;
+      ctx.out.u64(arithmeticResult.value);
+      ctx.out.crlf();
+      return;
+    case Status.KEY_ENOENT:
+      return reply(ctx, req, NOT_FOUND);
+    case Status.EINVAL:
+      return replyLine(ctx, req, NON_NUMERIC);
+    default:
+      return replyLine(ctx, req, 'SERVER_ERROR out of memory');
+  }
+}
+
+function touch(ctx: Context, req: Request): void {
+  ctx.server.stats.cmdTouch++;
+  const status = now(ctx.engine.touch(req.key, req.exptime));
+  reply(ctx, req, status === Status.SUCCESS ? TOUCHED : NOT_FOUND);
+}
+
+function flushAll(ctx: Context, req: Request): void {
+  ctx.server.stats.cmdFlush++;
+  if (!ctx.server.flushEnabled) return replyLine(ctx, req, 'CLIENT_ERROR flush_all not allowed');
+  if (req.arg === 'bad') return replyLine(ctx, req, 'CLIENT_ERROR invalid exptime argument');
+  now(ctx.engine.flush(req.exptime > 0 ? req.exptime : 0));
+  reply(ctx, req, OK);
+}
+
+function shutdown(ctx: Context, req: Request): After {
+  if (!ctx.server.shutdownEnabled) {
+    replyLine(ctx, req, 'ERROR: shutdown not enabled');
+    return After.CONTINUE;
+  }
+  if (req.arg === '' || req.arg === 'graceful') {
+    ctx.server.shutdown(req.arg === 'graceful');
+    return After.CLOSE;
+  }
+  replyLine(ctx, req, 'CLIENT_ERROR invalid shutdown mode');
+  return After.CONTINUE;
+}

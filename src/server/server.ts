@@ -1,0 +1,344 @@
+// The network server: TCP and unix-socket listeners and UDP ports (cf. memcached.c
+// server_sockets, server_socket_unix), connection accounting (-c, maxconns_fast refusal,
+// idle_timeout), and the ServerState every connection's process step sees. It is handed an
+// initialized engine and never knows which one.
+
+import { createSocket } from 'node:dgram';
+import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
+import { chmodSync, lstatSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { EngineHandle, ServerApi } from '../engine/types.ts';
+import { Connection } from './connection.ts';
+import type { ServerState } from './context.ts';
+import { ServerStats } from './stats.ts';
+import type { ProcessFacts } from './stats.ts';
+import { UDP_HEADER_BYTES, udpFrames } from './udp.ts';
+
+export interface ServerOptions {
+  engine: EngineHandle;
+  api: ServerApi;
+  /** TCP port (0 picks one); -1 for none. */
+  port: number;
+  /** UDP port; 0 is off (memcached 1.6's default). */
+  udpPort: number;
+  /** -s: a unix socket path; when given, no TCP or UDP port is opened (as memcached). */
+  socketPath: string;
+  /** -a: the unix socket's permission bits. */
+  socketMask: number;
+  /** -l: addresses, each `host` or `host:port`; empty means every address. */
+  listen: readonly string[];
+  connLimit: number;
+  reqsPerEvent: number;
+  backlog: number;
+  itemSizeMax: number;
+  shutdownEnabled: boolean;
+  flushEnabled: boolean;
+  dumpEnabled: boolean;
+  /** -o idle_timeout: seconds; 0 never closes idle connections. */
+  idleTimeout: number;
+  verbosity: number;
+  threads: number;
+  /** The VERSION reply and `stats` version. */
+  version: string;
+  /** Server-owned lines of `stats settings`. */
+  settingsStats(add: (key: string, value: string) => void): void;
+  /** The shutdown command (with -A) was received. */
+  onShutdown(graceful: boolean): void;
+  /** MEMCACHED_PORT_FILENAME: where to write the ports bound, as memcached does. */
+  portFile?: string;
+}
+
+/** memcached's reserved_fds, and the three standard descriptors its fd arithmetic also counts. */
+const RESERVED_FDS = 20;
+const STDIO_FDS = 3;
+const TOO_MANY = new TextEncoder().encode('ERROR Too many open connections\r\n');
+
+interface Tracked {
+  id: number;
+  conn: Connection;
+  socket: Socket;
+  listenAddr: string;
+}
+
+export class MemcachedServer {
+  readonly state: ServerState;
+  private readonly stats = new ServerStats();
+  private readonly listeners: NetServer[] = [];
+  private readonly udp: UdpSocket[] = [];
+  private readonly conns = new Set<Tracked>();
+  /** Connection ids for `stats conns` start after the listeners', as memcached's fds do. */
+  private nextId = 100;
+  private readonly startedAt = Date.now();
+  /** Lines for MEMCACHED_PORT_FILENAME. */
+  private readonly portLines: string[] = [];
+
+  constructor(private readonly options: ServerOptions) {
+    const o = options;
+    const core = o.api.core;
+    const facts = (): ProcessFacts => ({
+      pid: process.pid,
+      version: o.version,
+      processStarted: core.processStarted(),
+      now: core.abstime(core.currentTime()),
+      maxConnections: o.connLimit,
+      threads: o.threads,
+      reservedFds: RESERVED_FDS,
+      acceptingConns: true,
+    });
+    this.state = {
+      engine: o.engine,
+      core,
+      stats: this.stats,
+      itemSizeMax: o.itemSizeMax,
+      shutdownEnabled: o.shutdownEnabled,
+      flushEnabled: o.flushEnabled,
+      dumpEnabled: o.dumpEnabled,
+      version: o.version,
+      verbosity: o.verbosity,
+      detailEnabled: false,
+      processFacts: facts,
+      shutdown: (graceful) => o.onShutdown(graceful),
+      connStats: (add) => this.connStats(add),
+      settingsStats: (add) => o.settingsStats(add),
+    };
+  }
+
+  /** Opens every listener; rejects when one cannot be opened (the CLI then exits). */
+  async start(): Promise<void> {
+    const o = this.options;
+    if (o.socketPath !== '') {
+      await this.listenUnix(o.socketPath, o.socketMask);
+    } else {
+      const addresses = o.listen.length === 0 ? [undefined] : o.listen;
+      for (const address of addresses) {
+        const { host, port } = splitAddress(address, o.port);
+        if (o.port >= 0) await this.listenTcp(host, port);
+        if (o.udpPort > 0) await this.listenUdp(host, splitAddress(address, o.udpPort).port);
+      }
+    }
+    if (o.portFile !== undefined) {
+      const temporary = `${o.portFile}.lck`;
+      writeFileSync(temporary, this.portLines.join(''));
+      renameSync(temporary, o.portFile);
+    }
+  }
+
+  /** The TCP ports bound (tests start with -p 0). */
+  tcpPorts(): number[] {
+    return this.listeners
+      .map((l) => l.address())
+      .filter((a): a is AddressInfo => a !== null && typeof a === 'object')
+      .map((a) => a.port);
+  }
+
+  udpPorts(): number[] {
+    return this.udp.map((u) => u.address().port);
+  }
+
+  /** Stops listening and closes every connection. */
+  async stop(): Promise<void> {
+    for (const tracked of this.conns) tracked.socket.destroy();
+    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    await Promise.all(this.udp.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))));
+    if (this.options.socketPath !== '') removeSocketFile(this.options.socketPath);
+  }
+
+  private listenTcp(host: string | undefined, port: number): Promise<void> {
+    const server = createNetServer({ noDelay: true }, (socket) => this.accept(socket, describe(server)));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: this.options.backlog }, () => {
+        server.off('error', reject);
+        server.on('error', (error) => this.options.api.log('warning', `listener: ${error.message}`));
+        this.listeners.push(server);
+        this.countConnection();
+        const a = server.address() as AddressInfo;
+        this.portLines.push(`TCP ${a.family === 'IPv6' ? 'INET6' : 'INET'}: ${a.port}\n`);
+        this.options.api.log('info', `<${this.listeners.length} server listening (tcp ${a.address}:${a.port})`);
+        resolve();
+      });
+    });
+  }
+
+  private listenUnix(path: string, mask: number): Promise<void> {
+    removeSocketFile(path);
+    const server = createNetServer((socket) => this.accept(socket, `unix:${path}`));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path, backlog: this.options.backlog }, () => {
+        server.off('error', reject);
+        chmodSync(path, mask & 0o777);
+        this.listeners.push(server);
+        this.countConnection();
+        this.options.api.log('info', `server listening (unix ${path})`);
+        resolve();
+      });
+    });
+  }
+
+  private listenUdp(host: string | undefined, port: number): Promise<void> {
+    const type = host !== undefined && host.includes(':') ? 'udp6' : 'udp4';
+    const socket = createSocket({ type, reuseAddr: false });
+    // One connection serves every datagram; what it sends for one is framed and sent back.
+    let reply: Uint8Array[] = [];
+    const conn = new Connection(
+      this.state,
+      {
+        send: (parts) => {
+          reply.push(...parts);
+          return true;
+        },
+        pauseReading: () => {},
+        resumeReading: () => {},
+        close: () => {},
+      },
+      Number.MAX_SAFE_INTEGER,
+    );
+    socket.on('message', (message: Buffer, from: RemoteInfo) => {
+      reply = [];
+      this.datagram(conn, message);
+      if (message.length > UDP_HEADER_BYTES) {
+        for (const frame of udpFrames(message.readUInt16BE(0), reply)) socket.send(frame, from.port, from.address);
+      }
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: host, port }, () => {
+        socket.off('error', reject);
+        this.udp.push(socket);
+        // memcached gives each worker thread a connection on every UDP port.
+        for (let t = 0; t < this.options.threads; t++) this.countConnection();
+        this.portLines.push(`UDP ${type === 'udp6' ? 'INET6' : 'INET'}: ${socket.address().port}\n`);
+        resolve();
+      });
+    });
+  }
+
+  /** One UDP request: an 8-byte frame header, then commands that must all be in this datagram. */
+  private datagram(conn: Connection, message: Buffer): void {
+    if (message.length <= UDP_HEADER_BYTES) return;
+    conn.resetInput();
+    try {
+      conn.receive(message.subarray(UDP_HEADER_BYTES));
+    } catch (error) {
+      this.internalError(error);
+      conn.ctx.out.clear();
+    }
+  }
+
+  private accept(socket: Socket, listenAddr: string): void {
+    const stats = this.stats;
+    const o = this.options;
+    if (stats.currConnections + RESERVED_FDS + STDIO_FDS >= o.connLimit - 1) {
+      // maxconns_fast: tell the client and hang up at once. memcached's limit is on file
+      // descriptors: listeners and clients, its reserved_fds, and stdin, stdout and stderr.
+      stats.rejectedConnections++;
+      socket.end(TOO_MANY);
+      return;
+    }
+    this.countConnection();
+    socket.setNoDelay(true);
+    const conn = new Connection(
+      this.state,
+      {
+        send: (parts) => {
+          if (parts.length === 1) return socket.write(parts[0]!);
+          socket.cork();
+          let ok = true;
+          for (const part of parts) ok = socket.write(part);
+          socket.uncork();
+          return ok;
+        },
+        pauseReading: () => socket.pause(),
+        resumeReading: () => socket.resume(),
+        close: () => socket.end(),
+      },
+      o.reqsPerEvent,
+    );
+    const tracked: Tracked = { id: this.nextId++, conn, socket, listenAddr };
+    this.conns.add(tracked);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        conn.receive(chunk);
+      } catch (error) {
+        this.internalError(error);
+        conn.closedByPeer();
+        socket.end('SERVER_ERROR internal error\r\n');
+      }
+    });
+    socket.on('drain', () => conn.drained());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      conn.closedByPeer();
+      this.conns.delete(tracked);
+      stats.currConnections--;
+    });
+    if (o.idleTimeout > 0) {
+      socket.setTimeout(o.idleTimeout * 1000, () => socket.destroy());
+    }
+  }
+
+  /** A new connection or listener: memcached counts both in curr_conns and total_conns. */
+  private countConnection(): void {
+    const stats = this.stats;
+    stats.currConnections++;
+    stats.totalConnections++;
+    stats.connectionStructures = Math.max(stats.connectionStructures, stats.currConnections);
+  }
+
+  /** A broken invariant: logged (once per kind of message), the connection closed, others served. */
+  private readonly logged = new Set<string>();
+  private internalError(error: unknown): void {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    if (this.logged.has(message)) return;
+    this.logged.add(message);
+    this.options.api.log('warning', `internal error, connection closed: ${message}`);
+  }
+
+  private connStats(add: (key: string, value: string) => void): void {
+    const now = Date.now();
+    const started = this.startedAt;
+    this.listeners.forEach((listener, i) => {
+      add(`${i + 1}:addr`, describe(listener));
+      add(`${i + 1}:state`, 'conn_listening');
+      add(`${i + 1}:secs_since_last_cmd`, String(Math.floor((now - started) / 1000)));
+    });
+    for (const { id, conn, socket, listenAddr } of this.conns) {
+      const family = socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp';
+      const addr = socket.remoteAddress === undefined ? listenAddr : `${family}:${socket.remoteAddress}:${socket.remotePort}`;
+      add(`${id}:addr`, addr);
+      add(`${id}:listen_addr`, listenAddr);
+      add(`${id}:state`, 'conn_parse_cmd');
+      add(`${id}:secs_since_last_cmd`, String(Math.floor((now - (conn.lastRead || now)) / 1000)));
+    }
+  }
+}
+
+/** `host`, `host:port`, `[v6]:port` or a bare IPv6 address; the default port when none is given. */
+export function splitAddress(address: string | undefined, defaultPort: number): { host: string | undefined; port: number } {
+  if (address === undefined) return { host: undefined, port: defaultPort };
+  const bracketed = /^\[(.+)\](?::(\d+))?$/.exec(address);
+  if (bracketed !== null) return { host: bracketed[1], port: bracketed[2] === undefined ? defaultPort : Number(bracketed[2]) };
+  const colon = address.lastIndexOf(':');
+  if (colon > 0 && address.indexOf(':') === colon) {
+    return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+  }
+  return { host: address, port: defaultPort };
+}
+
+function describe(server: NetServer): string {
+  const a = server.address();
+  if (a === null) return 'closed';
+  if (typeof a === 'string') return `unix:${a}`;
+  return `${a.family === 'IPv6' ? 'tcp6' : 'tcp'}:${a.address}:${a.port}`;
+}
+
+/** Removes a stale unix socket file (memcached unlinks one that is a socket). */
+function removeSocketFile(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // absent: nothing to remove
+  }
+}

@@ -1,0 +1,112 @@
+// The `stats` command and its groups, as memcached 1.6's process_stat answers them: the server's
+// own lines merged with the engine's in memcached's order, then END; `reset`, `detail`,
+// `settings`, `conns`, `cachedump`, and the engine's groups (items, slabs, sizes).
+
+import { Status } from '../engine/status.ts';
+import { encodeAscii } from '../protocol/output.ts';
+import { parseU32 } from '../protocol/numbers.ts';
+import type { Context } from './context.ts';
+import { SETTINGS_STATS_ORDER } from './settings.ts';
+import { reportGeneralStats } from './stats.ts';
+
+const END = encodeAscii('END\r\n');
+/** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1). */
+const MAX_NUMBER_OF_SLAB_CLASSES = 64;
+
+function statLine(ctx: Context, key: string, value: string): void {
+  ctx.out.ascii(`STAT ${key} ${value}\r\n`);
+}
+
+function line(ctx: Context, text: string): void {
+  ctx.out.ascii(text);
+  ctx.out.crlf();
+}
+
+/** Collects an engine group into a map (the engines answer synchronously). */
+function engineGroup(ctx: Context, group: string): Map<string, string> | undefined {
+  const lines = new Map<string, string>();
+  const status = ctx.engine.getStats(group, (key, value) => void lines.set(key, value));
+  if (status instanceof Promise) throw new Error('the engine answered stats with a Promise; asynchronous engines are not supported yet');
+  return status === Status.SUCCESS ? lines : undefined;
+}
+
+/** Emits `lines` in `order`, then whatever the order does not name. */
+function ordered(ctx: Context, order: readonly string[], lines: Map<string, string>): void {
+  for (const name of order) {
+    const value = lines.get(name);
+    if (value === undefined) continue;
+    statLine(ctx, name, value);
+    lines.delete(name);
+  }
+  for (const [name, value] of lines) statLine(ctx, name, value);
+}
+
+export function reportStats(ctx: Context, arg: string): void {
+  const words = arg === '' ? [] : arg.split(' ');
+  const group = words[0] ?? '';
+  const server = ctx.server;
+  switch (group) {
+    case '': {
+      const engine = engineGroup(ctx, '') ?? new Map<string, string>();
+      reportGeneralStats(server.processFacts(), server.stats, engine, (k, v) => statLine(ctx, k, v));
+      ctx.out.raw(END);
+      return;
+    }
+    case 'reset':
+      ctx.engine.resetStats();
+      server.stats.reset();
+      line(ctx, 'RESET');
+      return;
+    case 'detail':
+      return detail(ctx, words[1]);
+    case 'settings': {
+      const lines = engineGroup(ctx, 'settings') ?? new Map<string, string>();
+      server.settingsStats((k, v) => void lines.set(k, v));
+      ordered(ctx, SETTINGS_STATS_ORDER, lines);
+      ctx.out.raw(END);
+      return;
+    }
+    case 'conns':
+      server.connStats((k, v) => statLine(ctx, k, v));
+      ctx.out.raw(END);
+      return;
+    case 'cachedump':
+      return cachedump(ctx, words);
+    default: {
+      const lines = engineGroup(ctx, group);
+      if (lines === undefined) return line(ctx, 'ERROR');
+      for (const [key, value] of lines) statLine(ctx, key, value);
+      ctx.out.raw(END);
+    }
+  }
+}
+
+/** stats detail on|off|dump: per-prefix statistics are not kept; on/off answer as memcached. */
+function detail(ctx: Context, what: string | undefined): void {
+  if (what === 'on' || what === 'off') {
+    ctx.server.detailEnabled = what === 'on';
+    return line(ctx, 'OK');
+  }
+  if (what === 'dump') {
+    ctx.out.raw(END);
+    return;
+  }
+  line(ctx, 'CLIENT_ERROR usage: stats detail on|off|dump');
+}
+
+/** stats cachedump <class> <limit>: argument checks as memcached; the engine lists the items. */
+function cachedump(ctx: Context, words: string[]): void {
+  if (!ctx.server.dumpEnabled) return line(ctx, 'CLIENT_ERROR stats cachedump not allowed');
+  if (words.length < 3) return line(ctx, 'CLIENT_ERROR bad command line');
+  const id = u32(words[1]!);
+  const limit = u32(words[2]!);
+  if (id < 0 || limit < 0) return line(ctx, 'CLIENT_ERROR bad command line format');
+  if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return line(ctx, 'CLIENT_ERROR Illegal slab id');
+  const lines = engineGroup(ctx, `cachedump ${id} ${limit}`);
+  if (lines !== undefined) for (const [key, value] of lines) line(ctx, `ITEM ${key} ${value}`);
+  ctx.out.raw(END);
+}
+
+function u32(text: string): number {
+  return parseU32(encodeAscii(text), 0, text.length);
+}

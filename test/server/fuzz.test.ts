@@ -1,0 +1,114 @@
+// Fuzzing the text and meta parsers through a connection, in process: random bytes and mutated
+// commands, fed in random splits. Nothing may throw, buffered input stays bounded, and the
+// engine's structures stay consistent (debug build self-check).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LINE_MAX_GET } from '../../src/server/connection.ts';
+import { fakeConnection } from './serve.ts';
+
+const CASES = 30_000;
+
+/** xorshift32: the same cases on every run. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}
+
+const CORPUS = [
+  'get a b c\r\n', 'gets a\r\n', 'gat 10 a b\r\n', 'gats 0 a\r\n',
+  'set a 0 0 3\r\nabc\r\n', 'add b 5 100 2 noreply\r\nxy\r\n', 'replace a 1 0 1\r\nz\r\n',
+  'append a 0 0 2\r\n!!\r\n', 'prepend a 0 0 2\r\n<<\r\n', 'cas a 0 0 1 1\r\nq\r\n',
+  'incr n 5\r\n', 'decr n 18446744073709551615\r\n', 'set n 0 0 2\r\n99\r\n',
+  'delete a\r\n', 'delete a 0 noreply\r\n', 'touch a 10\r\n', 'flush_all\r\n', 'flush_all 10 noreply\r\n',
+  'version\r\n', 'verbosity 1\r\n', 'stats\r\n', 'stats items\r\n', 'stats slabs\r\n', 'stats settings\r\n',
+  'stats sizes\r\n', 'stats detail on\r\n', 'stats cachedump 1 5\r\n', 'stats reset\r\n',
+  'mn\r\n', 'mg a v k c f s t\r\n', 'ms a 2 T10 F5\r\nhi\r\n', 'md a q\r\n', 'ma n D5 N0 J10\r\n',
+  'me a\r\n', 'mg YQ== b v\r\n', 'ms a 3 MA I\r\nabc\r\n',
+];
+/** Replies the fuzzing must provoke at least once, so that it is known to reach past the parser. */
+const REPLY_KINDS = ['STORED', 'VALUE ', 'END', 'DELETED', 'NOT_FOUND', 'ERROR', 'CLIENT_ERROR', 'TOUCHED', 'STAT ', 'OK', 'VERSION'];
+const NUMBERS = ['-1', '0', '4294967296', '18446744073709551616', '99999999999', '2147483647', '-2147483649', '+1', '1e3', ''];
+
+function mutate(random: () => number, input: string): string {
+  let s = input;
+  const edits = 1 + Math.floor(random() * 4);
+  for (let e = 0; e < edits; e++) {
+    const at = Math.floor(random() * (s.length + 1));
+    switch (Math.floor(random() * 6)) {
+      case 0: // flip a byte
+        s = s.slice(0, at) + String.fromCharCode(Math.floor(random() * 256)) + s.slice(at + 1);
+        break;
+      case 1: // delete a run
+        s = s.slice(0, at) + s.slice(at + Math.floor(random() * 8));
+        break;
+      case 2: // insert protocol-ish bytes
+        s = s.slice(0, at) + [' ', '\r', '\n', '\r\n', '\0', 'noreply', ' 0'][Math.floor(random() * 7)] + s.slice(at);
+        break;
+      case 3: // a number replaced by an edge value
+        s = s.replace(/\d+/, NUMBERS[Math.floor(random() * NUMBERS.length)]!);
+        break;
+      case 4: // splice another command in
+        s = s.slice(0, at) + CORPUS[Math.floor(random() * CORPUS.length)]! + s.slice(at);
+        break;
+      default: // truncate
+        s = s.slice(0, at);
+    }
+  }
+  return s;
+}
+
+function randomBytes(random: () => number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = random() < 0.1 ? [0x0d, 0x0a, 0x20, 0x00][Math.floor(random() * 4)]! : Math.floor(random() * 256);
+  return out;
+}
+
+test(`${CASES} random and mutated inputs in random splits: no throw, bounded input, engine consistent`, async () => {
+  const random = rng(20261121);
+  let s = await fakeConnection({ reqsPerEvent: 1_000_000 }, { cache_size: '4m', wasm_build: 'debug' });
+  const check = (): void => (s.engine as unknown as { selfCheck(): void }).selfCheck();
+  const seen = new Set<string>();
+  for (let i = 0; i < CASES; i++) {
+    const bytes =
+      random() < 0.2
+        ? randomBytes(random, Math.floor(random() * 64))
+        : Buffer.from(mutate(random, CORPUS[Math.floor(random() * CORPUS.length)]!), 'latin1');
+    for (let at = 0; at < bytes.length; ) {
+      const n = 1 + Math.floor(random() * bytes.length);
+      try {
+        s.conn.receive(bytes.subarray(at, at + n));
+      } catch (error) {
+        assert.unreachable(`case ${i} (${JSON.stringify(Buffer.from(bytes).toString('latin1'))}) threw: ${String(error)}`);
+      }
+      at += n;
+    }
+    assert.ok(s.conn.bufferedBytes() <= LINE_MAX_GET, `case ${i}: ${s.conn.bufferedBytes()} bytes buffered`);
+    const reply = s.reply();
+    for (const kind of REPLY_KINDS) if (reply.includes(kind)) seen.add(kind);
+    if (s.closed() || i % 500 === 499) {
+      check();
+      s.conn.closedByPeer();
+      s = await fakeConnection({ reqsPerEvent: 1_000_000 }, { cache_size: '4m', wasm_build: 'debug' });
+    }
+  }
+  // The mutations must reach every path, not only the error lines.
+  assert.equal([...seen].sort(), [...REPLY_KINDS].sort());
+});
+
+test('an endless line is refused: the connection closes instead of buffering', async () => {
+  const s = await fakeConnection();
+  for (let i = 0; i < 100 && !s.closed(); i++) s.conn.receive(Buffer.alloc(1000, 0x41));
+  assert.ok(s.closed());
+  const g = await fakeConnection();
+  g.conn.receive(Buffer.from('get ', 'latin1'));
+  for (let i = 0; i < 2000 && !g.closed(); i++) g.conn.receive(Buffer.alloc(1000, 0x6b));
+  assert.ok(g.closed(), 'a get line past the limit closes too');
+  assert.ok(g.conn.bufferedBytes() <= LINE_MAX_GET + 1000);
+});
+
+test.run();

@@ -1,0 +1,801 @@
+// The differential-test harness: starts a real memcached and a wasmcached on free ports, plays the
+// same session of raw bytes against both over TCP, masks what legitimately differs between two
+// processes (pids, clocks, versions, memcached's thread and buffer internals) and asserts the
+// replies are byte-for-byte equal. cf. memcached t/lib/MemcachedTest.pm (new_memcached).
+// Environment: DIFF_SUBJECT=memcached compares two memcached processes (which proves the sessions
+// deterministic); DIFF_MEMCACHED and DIFF_WASMCACHED point at other builds; DIFF_CONCURRENCY sets
+// how many sessions run at once (4); DIFF_SHOW=1 prints memcached's reply to every session.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The reference server; CI installs the distribution's memcached package. */
+export const MEMCACHED = process.env.DIFF_MEMCACHED ?? '/usr/bin/memcached';
+/** The built server, as `npm start` runs it. */
+export const WASMCACHED = process.env.DIFF_WASMCACHED ?? join(root, 'build', 'cli.js');
+const HOST = '127.0.0.1';
+
+export type ServerKind = 'memcached' | 'wasmcached';
+
+/** What the oracle is compared with: DIFF_SUBJECT=memcached (a second memcached) or wasmcached. */
+export function subjectKind(): ServerKind {
+  const value = process.env.DIFF_SUBJECT ?? 'wasmcached';
+  if (value !== 'memcached' && value !== 'wasmcached') {
+    throw new Error(`DIFF_SUBJECT must be 'memcached' or 'wasmcached', got '${value}'`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server processes
+
+const START_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 2_000;
+/** Ports are drawn below Linux's ephemeral range (32768+), so client sockets do not take them. */
+const PORT_MIN = 20_000;
+const PORT_MAX = 32_000;
+const STDERR_LIMIT = 16 * 1024;
+
+export interface ServerProcess {
+  readonly kind: ServerKind;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** What the process wrote to stderr so far (the first 16 KiB). */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after a timeout; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+/** Every child still running, killed synchronously if the test process exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: HOST, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN));
+    if (await portIsFree(port)) return port;
+  }
+  throw new Error(`no free TCP port found in ${PORT_MIN}..${PORT_MAX}`);
+}
+
+/** The command line that starts `kind` on `port` with the session's extra flags. */
+function commandFor(kind: ServerKind, port: number, flags: readonly string[]): [string, string[]] {
+  const common = ['-p', String(port), '-U', '0', '-l', HOST, ...flags];
+  if (kind === 'memcached') {
+    if (!existsSync(MEMCACHED)) {
+      throw new Error(
+        `the differential tests need the real memcached at ${MEMCACHED} and it is missing: ` +
+          `install memcached 1.6 (apt-get install memcached) or set DIFF_MEMCACHED to its path`,
+      );
+    }
+    // memcached refuses to run as root without a user to switch to.
+    return [MEMCACHED, ['-u', 'nobody', ...common]];
+  }
+  if (!existsSync(WASMCACHED)) {
+    throw new Error(`${WASMCACHED} is missing: build it with 'node scripts/build.mjs'`);
+  }
+  return [process.execPath, [WASMCACHED, ...common]];
+}
+
+/**
+ * Connects once and closes, waiting for the server to close its side too: the server has then
+ * accepted and retired the probe, so it does not linger in the session's connection counts.
+ */
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: HOST });
+    let connected = false;
+    socket.once('connect', () => {
+      connected = true;
+      socket.end();
+    });
+    socket.on('data', () => {});
+    socket.once('error', () => {});
+    socket.once('close', () => resolve(connected));
+    socket.setTimeout(2_000, () => socket.destroy());
+  });
+}
+
+async function launch(kind: ServerKind, port: number, flags: readonly string[]): Promise<ServerProcess> {
+  const [command, args] = commandFor(kind, port, flags);
+  const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => {
+    if (stderr.length < STDERR_LIMIT) stderr += text;
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      running.delete(child);
+      resolve();
+    });
+    child.once('error', (error) => {
+      stderr += String(error);
+      exited = true;
+      running.delete(child);
+      resolve();
+    });
+  });
+  const server: ServerProcess = {
+    kind,
+    port,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (exited) {
+      const how = child.exitCode !== null ? `exit status ${child.exitCode}` : `signal ${child.signalCode}`;
+      throw new StartError(`${kind} (${[command, ...args].join(' ')}) exited with ${how}: ${stderr.trim()}`, stderr);
+    }
+    if (await probe(port)) {
+      // The probe's close is retired on the server's thread just after its side closes.
+      await sleepMs(5);
+      return server;
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`${kind} did not accept connections on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`);
+    }
+    await sleepMs(10);
+  }
+}
+
+class StartError extends Error {
+  constructor(message: string, readonly stderr: string) {
+    super(message);
+  }
+}
+
+/** Starts `kind` with `flags` on a free port; waits until it accepts connections. */
+export async function startServer(kind: ServerKind, flags: readonly string[] = []): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await launch(kind, port, flags);
+    } catch (error) {
+      // Another process may take the port between the check and the server's bind.
+      const taken = error instanceof StartError && /already in use|EADDRINUSE/i.test(error.stderr);
+      if (!taken || attempt >= 3) throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/** Bytes to send (a string is sent as latin1: one byte per character, so '\x00' is a NUL), or an instruction. */
+export type Step = string | Uint8Array | Instruction;
+
+export type Instruction =
+  | { readonly kind: 'bytes'; readonly count: number; readonly timeoutMs: number }
+  | { readonly kind: 'lines'; readonly count: number; readonly timeoutMs: number }
+  | { readonly kind: 'text'; readonly text: string; readonly timeoutMs: number }
+  | { readonly kind: 'quiet'; readonly ms: number }
+  | { readonly kind: 'sleep'; readonly ms: number }
+  | { readonly kind: 'close'; readonly timeoutMs: number };
+
+const WAIT_TIMEOUT_MS = 3_000;
+
+// The waits count reply bytes from a mark: where the previous wait was satisfied (initially the
+// start of the reply), so a reply that arrived before the wait began still counts.
+
+/** Wait until `count` more reply bytes have arrived. */
+export const waitBytes = (count: number, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'bytes', count, timeoutMs });
+/** Wait until `count` more reply lines (ending in \n) have arrived. */
+export const waitLines = (count: number, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'lines', count, timeoutMs });
+/** Wait until the reply contains `text` (e.g. 'END\r\n') past the mark. */
+export const waitFor = (text: string, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'text', text, timeoutMs });
+/** Wait until no reply byte has arrived for `ms`. */
+export const quiet = (ms = 50): Instruction => ({ kind: 'quiet', ms });
+/** Do nothing for `ms` (lets the server's clock tick, or the previous write arrive alone). */
+export const sleep = (ms: number): Instruction => ({ kind: 'sleep', ms });
+/** Wait until the server closes the connection. */
+export const expectClose = (timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'close', timeoutMs });
+
+/** Pause between writes: long enough that each write reaches the server as its own read. */
+export const WRITE_GAP_MS = 15;
+
+/** `parts` as separate TCP writes, with a short pause between them. */
+export function split(...parts: Array<string | Uint8Array>): Step[] {
+  return parts.flatMap((part, i) => (i === 0 ? [part] : [sleep(WRITE_GAP_MS), part]));
+}
+
+export interface SessionResult {
+  /** Every byte the server sent, in order. */
+  reply: Buffer;
+  /** Whether the server closed (or reset) the connection before the session ended. */
+  closed: boolean;
+  /** Instructions that were not satisfied, and writes that could not be made. */
+  notes: string[];
+}
+
+/**
+ * When a session is over: the connection is closed, or no reply byte came for `quietMs`; or, once
+ * `expected()` (what the oracle ended with) is known, the reply is as long and then quiet for
+ * `settleMs` (and closed too, if the oracle's was, or quiet for `quietMs`).
+ */
+export interface EndRule {
+  quietMs: number;
+  /** Send the end marker after the last step and wait for its answer (memcached, which has mg). */
+  marker?: boolean;
+  expected?: () => { length: number; closed: boolean } | undefined;
+  settleMs?: number;
+}
+
+/**
+ * The oracle's reply ends where memcached answers `mg <END_MARKER_KEY> O<nonce>` (a miss, `EN
+ * O<nonce>`): a quiet period alone would cut a reply short when the machine is busy. The subject
+ * is not sent the marker (it might not have mg); it is judged by the oracle's length instead.
+ */
+const ORACLE_END: EndRule = { quietMs: 60, marker: true };
+const END_MARKER_KEY = '__diff_end__';
+const POLL_MS = 2;
+const SESSION_TIMEOUT_MS = 20_000;
+
+/** Plays `steps` over one connection to `port`; never throws for what the server does. */
+export async function runSession(port: number, steps: readonly Step[], end: EndRule = ORACLE_END): Promise<SessionResult> {
+  // The reply so far, in a buffer that doubles as it fills: waits scan it on every poll.
+  let buffer = Buffer.alloc(64 * 1024);
+  let received = 0;
+  let lastDataAt = Date.now();
+  let closed = false;
+  const notes: string[] = [];
+  const socket: Socket = connect({ port, host: HOST });
+  socket.setNoDelay(true);
+  socket.on('data', (chunk: Buffer) => {
+    if (received + chunk.length > buffer.length) {
+      const grown = Buffer.alloc(Math.max(buffer.length * 2, received + chunk.length));
+      buffer.copy(grown, 0, 0, received);
+      buffer = grown;
+    }
+    chunk.copy(buffer, received);
+    received += chunk.length;
+    lastDataAt = Date.now();
+  });
+  socket.on('end', () => {
+    closed = true;
+  });
+  socket.on('close', () => {
+    closed = true;
+  });
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    // A reset after the server closed is part of "closed", not a failure of the harness.
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') notes.push(`socket error: ${error.message}`);
+    closed = true;
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('error', reject);
+  });
+
+  const reply = (): Buffer => buffer.subarray(0, received);
+  let mark = 0;
+  const started = Date.now();
+
+  /** Polls `done` until it holds, or `timeoutMs` passes (returns false). */
+  async function until(done: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (done()) return true;
+      if (Date.now() >= deadline) return false;
+      await sleepMs(POLL_MS);
+    }
+  }
+
+  /** Offset just past the `count`-th \n after the mark, or -1. */
+  function endOfLines(count: number): number {
+    const bytes = reply();
+    let at = mark;
+    for (let i = 0; i < count; i++) {
+      const lf = bytes.indexOf(0x0a, at);
+      if (lf < 0) return -1;
+      at = lf + 1;
+    }
+    return at;
+  }
+
+  for (const step of steps) {
+    if (typeof step === 'string' || step instanceof Uint8Array) {
+      const bytes = typeof step === 'string' ? latin1(step) : Buffer.from(step);
+      if (closed || socket.destroyed) {
+        notes.push(`not sent (connection closed): ${show(bytes, 60)}`);
+        continue;
+      }
+      socket.write(bytes);
+      continue;
+    }
+    switch (step.kind) {
+      case 'bytes': {
+        const ok = await until(() => received - mark >= step.count || closed, step.timeoutMs);
+        if (received - mark >= step.count) mark += step.count;
+        else notes.push(`waitBytes(${step.count}): ${received - mark} bytes after ${ok ? 'the close' : `${step.timeoutMs} ms`}`);
+        break;
+      }
+      case 'lines': {
+        const ok = await until(() => endOfLines(step.count) >= 0 || closed, step.timeoutMs);
+        const at = endOfLines(step.count);
+        if (at >= 0) mark = at;
+        else notes.push(`waitLines(${step.count}): not reached after ${ok ? 'the close' : `${step.timeoutMs} ms`}`);
+        break;
+      }
+      case 'text': {
+        const needle = latin1(step.text);
+        const find = (): number => reply().indexOf(needle, mark);
+        const ok = await until(() => find() >= 0 || closed, step.timeoutMs);
+        const at = find();
+        if (at >= 0) mark = at + needle.length;
+        else notes.push(`waitFor(${show(needle, 40)}): not seen after ${ok ? 'the close' : `${step.timeoutMs} ms`}`);
+        break;
+      }
+      case 'quiet': {
+        const from = Date.now();
+        await until(() => Date.now() - Math.max(lastDataAt, from) >= step.ms || closed, SESSION_TIMEOUT_MS);
+        mark = received;
+        break;
+      }
+      case 'sleep':
+        await sleepMs(step.ms);
+        break;
+      case 'close': {
+        if (!(await until(() => closed, step.timeoutMs))) notes.push(`expectClose: still open after ${step.timeoutMs} ms`);
+        mark = received;
+        break;
+      }
+    }
+  }
+
+  // The end marker: once memcached answers it, it has answered everything before it; its reply is
+  // cut off. Not sent after an explicit wait: the session may end in the middle of a data block,
+  // or with a stats command whose bytes_read must not count the marker.
+  const last = steps[steps.length - 1];
+  if (end.marker && !closed && !socket.destroyed && (typeof last === 'string' || last instanceof Uint8Array)) {
+    const nonce = Math.random().toString(16).slice(2, 10);
+    const answer = latin1(`EN O${nonce}\r\n`);
+    socket.write(`mg ${END_MARKER_KEY} O${nonce}\r\n`);
+    const answered = (): boolean => {
+      const bytes = reply();
+      return bytes.length >= answer.length && bytes.subarray(bytes.length - answer.length).equals(answer);
+    };
+    if (await until(() => answered() || closed, SESSION_TIMEOUT_MS)) {
+      if (answered()) {
+        const bytes = Buffer.from(reply().subarray(0, received - answer.length));
+        socket.destroy();
+        return { reply: bytes, closed, notes };
+      }
+    } else {
+      notes.push(`the end marker (mg ${END_MARKER_KEY}) was not answered within ${SESSION_TIMEOUT_MS} ms`);
+    }
+  }
+
+  // Otherwise the reply is complete when the connection is closed, or when the reply has been quiet
+  // for quietMs, or (for the subject) once it is as long as the oracle's and quiet for settleMs.
+  const from = Date.now();
+  const settled = (): boolean => {
+    if (closed) return true;
+    const silence = Date.now() - Math.max(lastDataAt, from);
+    if (silence >= end.quietMs) return true;
+    const expected = end.expected?.();
+    return expected !== undefined && !expected.closed && received >= expected.length && silence >= (end.settleMs ?? end.quietMs);
+  };
+  if (!(await until(settled, Math.max(1, SESSION_TIMEOUT_MS - (Date.now() - started))))) {
+    notes.push(`the reply was still growing after ${SESSION_TIMEOUT_MS} ms`);
+  }
+  if (closed) await sleepMs(POLL_MS); // let the last 'data' events of a closing socket land
+  socket.destroy();
+  return { reply: Buffer.from(reply()), closed, notes };
+}
+
+function latin1(text: string): Buffer {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0xff) throw new Error(`session text must be latin1; got U+${text.charCodeAt(i).toString(16)} in ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return Buffer.from(text, 'latin1');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation: only what legitimately differs between two processes that behave the same.
+
+/**
+ * General `stats` whose values are facts about the process, its clock or memcached's own threads
+ * and buffers, not about the protocol or the cache; each is masked as `STAT <name> *`.
+ */
+export const PROCESS_STATS: Readonly<Record<string, string>> = {
+  pid: 'the process id',
+  uptime: 'seconds since this process started; the two start at different moments',
+  time: "the server's clock, a wall-clock second that ticks at a different phase in each process",
+  version: 'the server version string',
+  libevent: "memcached's event library version",
+  pointer_size: 'the pointer width of the build (64 for memcached on x86-64, 32 for wasm32)',
+  rusage_user: 'CPU time used by the process',
+  rusage_system: 'CPU time used by the process',
+  threads: "memcached's -t worker threads; a Node.js server serves on one thread",
+  reserved_fds: 'file descriptors memcached keeps for its own listeners and pipes',
+  connection_structures: "memcached's connection table, allocated per file descriptor",
+  response_obj_oom: "memcached's per-thread response object allocator",
+  response_obj_count: "memcached's per-thread response object allocator",
+  response_obj_bytes: "memcached's per-thread response object allocator",
+  read_buf_count: "memcached's per-thread read buffer cache",
+  read_buf_bytes: "memcached's per-thread read buffer cache",
+  read_buf_bytes_free: "memcached's per-thread read buffer cache",
+  read_buf_oom: "memcached's per-thread read buffer cache",
+  conn_yields: "memcached's event loop yields after -R requests per read; another loop yields elsewhere",
+  hash_bytes: 'buckets times the pointer size; each engine sizes its own table (docs/engine-model.md)',
+  lru_crawler_running: "memcached's LRU crawler thread, which memcached schedules by itself",
+  lru_crawler_starts: "memcached's LRU crawler thread, which memcached schedules by itself",
+  lru_maintainer_juggles: "memcached's LRU maintainer thread wakes on its own schedule (up to 1 s apart)",
+  // The LRU maintainer thread moves items between HOT, WARM and COLD whenever it wakes, so these
+  // differ even between two memcached processes; the engine does the same moves inline at fixed
+  // points (docs/engine-model.md, "LRU segments" and "Known differences").
+  moves_to_cold: 'moved by the LRU maintainer thread, on its schedule',
+  moves_to_warm: 'moved by the LRU maintainer thread, on its schedule',
+  moves_within_lru: 'moved by the LRU maintainer thread, on its schedule',
+  lrutail_reflocked: 'counted by the LRU maintainer thread, on its schedule',
+};
+
+/**
+ * `stats items` values (STAT items:<class>:<name>) that depend on which LRU segment an item is in
+ * at the moment of the command, which the maintainer thread decides on its schedule (see above),
+ * or on the clock's phase (ages). `number`, `mem_requested`, evictions and the rest must match.
+ */
+export const SEGMENT_ITEM_STATS: readonly string[] = [
+  'number_hot', 'number_warm', 'number_cold', 'age_hot', 'age_warm', 'age',
+  'moves_to_cold', 'moves_to_warm', 'moves_within_lru', 'lrutail_reflocked',
+  'hits_to_hot', 'hits_to_warm', 'hits_to_cold',
+];
+
+/**
+ * `stats settings` lines that are compared: the settings a memcached client can observe through
+ * the protocol, or that come from flags both servers take. protocol.txt ("Settings statistics")
+ * does not promise an order, so the lines are compared sorted. The other lines describe
+ * memcached's own machinery and build options (worker and UDP threads, extstore `ext_*`, TLS
+ * `ssl_*`, slab automover and LRU crawler tuning, binary protocol negotiation, NAPI ids, warm
+ * restart files), which a server without that machinery has no true value for; they are left out.
+ * `tcpport` is compared by name only: each server listens on its own port.
+ */
+export const COMPARED_SETTINGS: readonly string[] = [
+  'maxbytes', 'maxconns', 'tcpport', 'udpport', 'inter', 'verbosity', 'oldest', 'evictions',
+  'domain_socket', 'umask', 'shutdown_command', 'growth_factor', 'chunk_size', 'stat_key_prefix',
+  'detail_enabled', 'cas_enabled', 'auth_enabled_sasl', 'auth_enabled_ascii', 'item_size_max',
+  'hashpower_init', 'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct',
+  'warm_lru_pct', 'flush_enabled', 'dump_enabled', 'track_sizes', 'idle_timeout',
+];
+const SETTINGS_BY_NAME_ONLY = new Set(['tcpport']);
+
+const MASK = '*';
+const STAT_LINE = /^STAT (\S+) (.*)$/;
+
+/**
+ * The reply as compared: latin1 text (one character a byte) with the masks above applied, each
+ * `stats settings` block reduced to its compared lines in sorted order, and `VERSION x` lines
+ * masked. CAS values are never masked: both servers count from 1 and must agree.
+ */
+export function normalise(reply: Uint8Array): string {
+  const lines = Buffer.from(reply).toString('latin1').split(/(?<=\n)/);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    // A block of STAT lines, as every stats group sends it, is normalised as a whole.
+    if (lines[i]!.startsWith('STAT ')) {
+      let j = i;
+      while (j < lines.length && lines[j]!.startsWith('STAT ')) j++;
+      out.push(...normaliseStats(lines.slice(i, j)));
+      i = j - 1;
+      continue;
+    }
+    out.push(lines[i]!.replace(/^VERSION [^\r\n]*/, `VERSION ${MASK}`));
+  }
+  return out.join('');
+}
+
+function normaliseStats(block: string[]): string[] {
+  const parsed = block.map((line) => {
+    const eol = line.endsWith('\r\n') ? '\r\n' : line.endsWith('\n') ? '\n' : '';
+    const match = STAT_LINE.exec(line.slice(0, line.length - eol.length));
+    return { line, eol, name: match?.[1], value: match?.[2] };
+  });
+  const isSettings = parsed.some((p) => p.name === 'maxbytes') && !parsed.some((p) => p.name === 'pid');
+  if (isSettings) {
+    return parsed
+      .filter((p) => p.name === undefined || COMPARED_SETTINGS.includes(p.name))
+      .map((p) => (p.name !== undefined && SETTINGS_BY_NAME_ONLY.has(p.name) ? `STAT ${p.name} ${MASK}${p.eol}` : p.line))
+      .sort();
+  }
+  return parsed.map((p) => {
+    if (p.name === undefined) return p.line;
+    if (Object.hasOwn(PROCESS_STATS, p.name)) return `STAT ${p.name} ${MASK}${p.eol}`;
+    const item = /^items:\d+:(.+)$/.exec(p.name);
+    if (item && SEGMENT_ITEM_STATS.includes(item[1]!)) return `STAT ${p.name} ${MASK}${p.eol}`;
+    return p.line;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Showing replies
+
+/** Bytes as one readable line: \r \n \t \\ escaped, other control and high bytes as \xHH. */
+export function show(bytes: Uint8Array | string, limit = 160): string {
+  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('latin1');
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (out.length >= limit) return `${out}… (${text.length - i} more bytes)`;
+    const c = text.charCodeAt(i);
+    if (c === 0x0d) out += '\\r';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c < 0x20 || c >= 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += text[i];
+  }
+  return out;
+}
+
+const CONTEXT_LINES = 3;
+const SHOWN_LINES = 80;
+/** Past this many lines times lines, the diff is only the common head and tail around one change. */
+const LCS_CELLS_MAX = 16_000_000;
+
+type Edit = { op: ' ' | '-' | '+'; line: string };
+
+/** A shortest line edit script from `a` to `b` (longest common subsequence, by dynamic programming). */
+function lineEdits(a: readonly string[], b: readonly string[]): Edit[] {
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  const x = a.slice(head, a.length - tail);
+  const y = b.slice(head, b.length - tail);
+  const middle: Edit[] = [];
+  if ((x.length + 1) * (y.length + 1) > LCS_CELLS_MAX) {
+    for (const line of x) middle.push({ op: '-', line });
+    for (const line of y) middle.push({ op: '+', line });
+  } else {
+    // lcs[i][j]: the longest common subsequence of x[i..] and y[j..], row-major.
+    const width = y.length + 1;
+    const lcs = new Uint32Array((x.length + 1) * width);
+    for (let i = x.length - 1; i >= 0; i--) {
+      for (let j = y.length - 1; j >= 0; j--) {
+        lcs[i * width + j] = x[i] === y[j] ? lcs[(i + 1) * width + j + 1]! + 1 : Math.max(lcs[(i + 1) * width + j]!, lcs[i * width + j + 1]!);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < x.length || j < y.length) {
+      if (i < x.length && j < y.length && x[i] === y[j]) {
+        middle.push({ op: ' ', line: x[i++]! });
+        j++;
+      } else if (i < x.length && (j === y.length || lcs[(i + 1) * width + j]! >= lcs[i * width + j + 1]!)) {
+        middle.push({ op: '-', line: x[i++]! });
+      } else {
+        middle.push({ op: '+', line: y[j++]! });
+      }
+    }
+  }
+  return [
+    ...a.slice(0, head).map((line): Edit => ({ op: ' ', line })),
+    ...middle,
+    ...a.slice(a.length - tail).map((line): Edit => ({ op: ' ', line })),
+  ];
+}
+
+/** A line diff of two normalised replies: `- ` only in the oracle's, `+ ` only in the subject's. */
+export function diffReplies(oracle: string, subject: string, labels: [string, string]): string {
+  const lines = (text: string): string[] => text.split(/(?<=\n)/).filter((line) => line !== '');
+  const edits = lineEdits(lines(oracle), lines(subject));
+  const out: string[] = [`--- ${labels[0]} (${oracle.length} bytes)`, `+++ ${labels[1]} (${subject.length} bytes)`];
+  // Equal lines within CONTEXT_LINES of a change are shown; longer equal runs are counted.
+  const near = edits.map(() => false);
+  edits.forEach((edit, k) => {
+    if (edit.op === ' ') return;
+    for (let d = Math.max(0, k - CONTEXT_LINES); d <= Math.min(edits.length - 1, k + CONTEXT_LINES); d++) near[d] = true;
+  });
+  let shown = 0;
+  let skipped = 0;
+  for (let k = 0; k < edits.length; k++) {
+    const edit = edits[k]!;
+    if (!near[k]) {
+      skipped++;
+      continue;
+    }
+    if (skipped) out.push(`  … ${skipped} equal lines`);
+    skipped = 0;
+    if (edit.op !== ' ' && ++shown > SHOWN_LINES) {
+      out.push(`  … and ${edits.slice(k).filter((e) => e.op !== ' ').length} more changed lines`);
+      return out.join('\n');
+    }
+    out.push(`${edit.op} ${show(edit.line)}`);
+  }
+  if (skipped) out.push(`  … ${skipped} equal lines`);
+  return out.join('\n');
+}
+
+/** The session's input, one step a line, for failure messages. */
+export function describeSteps(steps: readonly Step[]): string {
+  const lines = steps.map((step) => {
+    if (typeof step === 'string' || step instanceof Uint8Array) return `  send ${show(step, 120)}`;
+    switch (step.kind) {
+      case 'bytes': return `  waitBytes(${step.count})`;
+      case 'lines': return `  waitLines(${step.count})`;
+      case 'text': return `  waitFor(${show(step.text)})`;
+      case 'quiet': return `  quiet(${step.ms})`;
+      case 'sleep': return `  sleep(${step.ms})`;
+      case 'close': return '  expectClose()';
+    }
+  });
+  const shown = lines.slice(0, 30);
+  if (lines.length > 30) shown.push(`  … ${lines.length - 30} more steps`);
+  return shown.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparing
+
+export interface Comparison {
+  name: string;
+  flags: readonly string[];
+  steps: readonly Step[];
+  oracle: SessionResult;
+  subject: SessionResult;
+  labels: [string, string];
+}
+
+/** Runs `steps` against a fresh memcached and a fresh subject in parallel, both started with `flags`. */
+export async function playBoth(name: string, steps: readonly Step[], flags: readonly string[] = []): Promise<Comparison> {
+  const kind = subjectKind();
+  const labels: [string, string] = ['memcached', kind === 'memcached' ? 'memcached (subject)' : 'wasmcached'];
+  const servers: ServerProcess[] = [];
+  try {
+    const started = await Promise.allSettled([startServer('memcached', flags), startServer(kind, flags)]);
+    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const [oracleServer, subjectServer] = servers as [ServerProcess, ServerProcess];
+    let oracleEnd: { length: number; closed: boolean } | undefined;
+    const oracleRun = runSession(oracleServer.port, steps).then((result) => {
+      oracleEnd = { length: result.reply.length, closed: result.closed };
+      return result;
+    });
+    // The subject's reply is complete once it is as long as memcached's and then quiet a moment;
+    // a shorter reply, or an open connection where memcached closed, gets a second of quiet.
+    const subjectRun = runSession(subjectServer.port, steps, { quietMs: 1_000, expected: () => oracleEnd, settleMs: 25 });
+    const [oracle, subject] = await Promise.all([oracleRun, subjectRun]);
+    return { name, flags, steps, oracle, subject, labels };
+  } finally {
+    // memcached takes most of a second to join its threads after SIGTERM; the session does not
+    // wait for that (the exit hook above kills whatever is still running when the tests end).
+    for (const server of servers) void server.stop();
+  }
+}
+
+/** Throws a SessionFailure with a readable diff unless both replies and both close states agree. */
+export function assertSame(c: Comparison): void {
+  if (process.env.DIFF_SHOW) {
+    // For writing sessions: what memcached answered, one reply line a line.
+    console.log(`\n# ${c.name}${c.oracle.closed ? ' (closed)' : ''}\n${normalise(c.oracle.reply).split(/(?<=\n)/).map((l) => show(l, 200)).join('\n')}`);
+  }
+  if (c.oracle.notes.length > 0) {
+    throw new SessionFailure(
+      `session '${c.name}' is broken: memcached itself did not satisfy it`,
+      [...c.oracle.notes, `steps:\n${describeSteps(c.steps)}`, `memcached replied: ${show(c.oracle.reply, 2000)}`].join('\n'),
+    );
+  }
+  const expected = normalise(c.oracle.reply);
+  const actual = normalise(c.subject.reply);
+  if (expected === actual && c.oracle.closed === c.subject.closed) return;
+  const parts = [`session '${c.name}'${c.flags.length ? ` (flags ${c.flags.join(' ')})` : ''}: the replies differ`];
+  if (expected !== actual) parts.push(diffReplies(expected, actual, c.labels));
+  if (c.oracle.closed !== c.subject.closed) {
+    const says = (closed: boolean): string => (closed ? 'closed the connection' : 'kept the connection open');
+    parts.push(`${c.labels[0]} ${says(c.oracle.closed)}; ${c.labels[1]} ${says(c.subject.closed)}`);
+  }
+  if (c.subject.notes.length) parts.push(`${c.labels[1]}: ${c.subject.notes.join('; ')}`);
+  parts.push(`steps:\n${describeSteps(c.steps)}`);
+  throw new SessionFailure(parts[0]!, parts.slice(1).join('\n'));
+}
+
+/** A failed comparison as uvu prints it: the message, then `details` (the diff), without a stack. */
+export class SessionFailure extends Error {
+  override readonly name = 'SessionFailure';
+  readonly operator = 'compareSessions';
+  constructor(message: string, readonly details: string) {
+    super(message);
+    this.stack = message;
+  }
+}
+
+/** Runs the same session against memcached and the subject and asserts the same bytes come back. */
+export async function compareSessions(name: string, steps: readonly Step[], flags: readonly string[] = []): Promise<void> {
+  assertSame(await playBoth(name, steps, flags));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running many sessions: each needs two fresh processes, so a few run at once while the test
+// runner awaits them in order. Every session has its own servers, so none sees another's state.
+
+const CONCURRENCY = Math.max(1, Number(process.env.DIFF_CONCURRENCY ?? 4));
+
+interface Queued {
+  start(): void;
+  started: boolean;
+  done: Promise<Comparison | { error: unknown }>;
+}
+
+const queue: Queued[] = [];
+let inFlight = 0;
+
+function pump(): void {
+  for (const entry of queue) {
+    if (inFlight >= CONCURRENCY) return;
+    if (!entry.started) entry.start();
+  }
+}
+
+/**
+ * Queues a session and returns the test body that awaits it: the queue starts when the first of
+ * them is awaited (not at import, so other suites do not share the CPU with it) and then keeps
+ * CONCURRENCY sessions (DIFF_CONCURRENCY, default 4) in flight, in the order they were defined.
+ */
+export function scheduleSession(name: string, steps: readonly Step[], flags: readonly string[] = []): () => Promise<void> {
+  let release!: (value: Comparison | { error: unknown }) => void;
+  const entry: Queued = {
+    started: false,
+    done: new Promise((resolve) => {
+      release = resolve;
+    }),
+    start() {
+      entry.started = true;
+      inFlight++;
+      playBoth(name, steps, flags)
+        .then(release, (error: unknown) => release({ error }))
+        .finally(() => {
+          inFlight--;
+          queue.splice(queue.indexOf(entry), 1);
+          pump();
+        });
+    },
+  };
+  queue.push(entry);
+  return async () => {
+    if (!entry.started) entry.start();
+    pump();
+    const outcome = await entry.done;
+    if ('error' in outcome) throw outcome.error;
+    assertSame(outcome);
+  };
+}
+
+/** A session as an uvu test: `const session = sessionTest(test); session('name', [...steps])`. */
+export function sessionTest(
+  register: (name: string, body: () => Promise<void>) => void,
+): (name: string, steps: readonly Step[], flags?: readonly string[]) => void {
+  return (name, steps, flags = []) => register(name, scheduleSession(name, steps, flags));
+}

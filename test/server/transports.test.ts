@@ -1,0 +1,125 @@
+// The server's transports and connection handling over real sockets: UDP framing, a unix socket
+// with its mask, -c refusal, idle_timeout, backpressure, and one connection's bad input leaving
+// the others served.
+import { createSocket } from 'node:dgram';
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Client, startServer } from './serve.ts';
+
+test('UDP round trip on a bound port', async () => {
+  const probe = createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
+  const port = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const s = await startServer('wasm', { udpPort: port });
+  const c = await Client.open(s.port);
+  const value = 'v'.repeat(3000);
+  assert.is(await c.request(`set big 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  const udp = createSocket('udp4');
+  const frames: Buffer[] = [];
+  udp.on('message', (m) => frames.push(m));
+  const header = Buffer.from([0x12, 0x34, 0, 0, 0, 1, 0, 0]);
+  udp.send(Buffer.concat([header, Buffer.from('get big\r\n')]), port, '127.0.0.1');
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && (frames.length === 0 || frames.length < frames[0]!.readUInt16BE(4))) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  udp.close();
+  assert.ok(frames.length >= 3, `${frames.length} datagrams`);
+  frames.sort((a, b) => a.readUInt16BE(2) - b.readUInt16BE(2));
+  for (const [i, f] of frames.entries()) {
+    assert.is(f.readUInt16BE(0), 0x1234, 'request id');
+    assert.is(f.readUInt16BE(2), i, 'sequence');
+    assert.is(f.readUInt16BE(4), frames.length, 'count');
+    assert.ok(f.length <= 1400);
+  }
+  const reply = Buffer.concat(frames.map((f) => f.subarray(8))).toString('latin1');
+  assert.is(reply, `VALUE big 0 3000\r\n${value}\r\nEND\r\n`);
+  c.close();
+  await s.close();
+});
+
+test('unix socket: served, with the -a mask as its permissions, and no TCP port', async () => {
+  const path = join(tmpdir(), `wasmcached-test-${process.pid}.sock`);
+  const s = await startServer('wasm', { socketPath: path, socketMask: 0o766 });
+  assert.is(statSync(path).mode & 0o777, 0o766);
+  assert.equal(s.server.tcpPorts(), []);
+  const socket = connect({ path });
+  const reply = await new Promise<string>((resolve) => {
+    socket.on('data', (d) => resolve(d.toString('latin1')));
+    socket.write('version\r\n');
+  });
+  assert.is(reply, 'VERSION 1.6.18\r\n');
+  socket.destroy();
+  await s.close();
+});
+
+test('-c: a connection over the limit is told and closed, and counted as rejected', async () => {
+  // memcached -c 27 with one listener takes two clients (its limit counts 23 reserved descriptors).
+  const s = await startServer('wasm', { connLimit: 27 });
+  const a = await Client.open(s.port);
+  const b = await Client.open(s.port);
+  const c = await Client.open(s.port);
+  assert.is(await c.until('\r\n'), 'ERROR Too many open connections\r\n');
+  await c.settle(50);
+  assert.ok(c.closed);
+  assert.match(await a.request('stats\r\n', 'END\r\n'), /STAT rejected_connections 1\r\n/);
+  a.close();
+  b.close();
+  await s.close();
+});
+
+test('idle_timeout: an idle connection is closed', async () => {
+  const s = await startServer('wasm', { idleTimeout: 1 });
+  const c = await Client.open(s.port);
+  assert.is(await c.request('version\r\n'), 'VERSION 1.6.18\r\n');
+  await c.settle(1300);
+  assert.ok(c.closed);
+  await s.close();
+});
+
+test('backpressure: a client that does not read stops being read, others are served, nothing is lost', async () => {
+  const s = await startServer('wasm');
+  const setup = await Client.open(s.port);
+  const value = 'x'.repeat(100_000);
+  assert.is(await setup.request(`set v 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+  const slow = await Client.open(s.port);
+  slow.socket.pause();
+  for (let i = 0; i < 400; i++) slow.send('get v\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The server stopped producing replies for it (40 MB of them) and still serves others.
+  const stats = await setup.request('stats\r\n', 'END\r\n');
+  const written = Number(/STAT bytes_written (\d+)/.exec(stats)![1]);
+  assert.ok(written < 20_000_000, `${written} bytes written before the client read anything`);
+  slow.socket.resume();
+  const expected = `VALUE v 0 100000\r\n${value}\r\nEND\r\n`.repeat(400);
+  let all = '';
+  while (all.length < expected.length) {
+    const more = await slow.until('END\r\n', 5000);
+    if (more === '') break;
+    all += more;
+  }
+  assert.is(all.length, expected.length);
+  assert.ok(all === expected, 'every reply arrives, in order');
+  setup.close();
+  slow.close();
+  await s.close();
+});
+
+test('garbage on one connection does not disturb another', async () => {
+  const s = await startServer('wasm');
+  const good = await Client.open(s.port);
+  const bad = await Client.open(s.port);
+  bad.send(Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)));
+  assert.is(await good.request('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
+  assert.is(await good.request('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
+  bad.close();
+  good.close();
+  await s.close();
+});
+
+test.run();
