@@ -5,7 +5,7 @@
 import {
   CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CREATED, IO_DELTA,
   IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
-  MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_TAIL, classRec, itCas, itClsid, itFlags,
+  MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
   setSettings, currentTime, IT_EXPTIME, sizesHist,
 } from './layout';
@@ -16,7 +16,7 @@ import {
   itemFind, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
   itemsReset, oldestLive,
 } from './items';
-import { lruCheck } from './lru';
+import { lruCheck, lruMaintainerJuggle } from './lru';
 import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
 import {
   CS_DELETE_HITS, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
@@ -263,6 +263,26 @@ export function itemSegmentLength(): u32 {
   return segAvail;
 }
 
+// ---- stats cachedump (cf. item_cachedump) ----
+
+/** lru_maintainer_juggle on one class (1..largest), as memcached's maintainer would run it. */
+export function lruMaintain(cls: u32): void {
+  if (cls >= 1 && cls <= powerLargest) lruMaintainerJuggle(cls);
+}
+
+/** The newest item of a class's LRU segment as a handle; 0 when empty or no such class. */
+export function lruHead(cls: u32, lru: u32): i32 {
+  if (cls < 1 || cls > powerLargest || lru > COLD_LRU) return 0;
+  const it: usize = load<u32>(segRec(cls, lru), SEG_HEAD);
+  return it == 0 ? 0 : handle(it);
+}
+
+/** The next older item in the same segment as a linked item, 0 at the tail. */
+export function lruNext(h: u32): i32 {
+  const it = itNext(itemAt(h));
+  return it == 0 ? 0 : handle(it);
+}
+
 // ---- stats ----
 
 export function statsClass(cls: u32, which: u32): u64 {
@@ -324,7 +344,7 @@ export {
   IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_NTOTAL,
   IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
-  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX,
+  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU,
 } from './layout';
 export { STORE_INVALIDATE } from './items';
 export { CLASS_STATS, GLOBAL_STATS } from './stats';

@@ -16,9 +16,9 @@ import { hashKey } from './hash';
 import { PULL_EVICT, PULL_FORCE, PULL_JUGGLE, lruLinkQ, lruMove, lruPullTail, lruUnlinkQ } from './lru';
 import { powerLargest, slabsAlloc, slabsChainLength, slabsClsid, slabsFree } from './slabs';
 import {
-  CS_CAS_BADVAL, CS_CAS_HITS, CS_CMD_SET, CS_MOVES_TO_WARM, CS_OUTOFMEMORY, GS_BYTES,
-  GS_CAS_MISSES, GS_CURR_ITEMS, GS_GET_EXPIRED, GS_GET_FLUSHED, GS_STORE_NO_MEMORY,
-  GS_STORE_TOO_LARGE, GS_TOTAL_ITEMS, addGlobal, countClass, countGlobal,
+  CS_CAS_BADVAL, CS_CAS_HITS, CS_CMD_SET, CS_DIRECT_RECLAIMS, CS_MOVES_TO_WARM, CS_OUTOFMEMORY,
+  GS_BYTES, GS_CAS_MISSES, GS_CURR_ITEMS, GS_GET_EXPIRED, GS_GET_FLUSHED, GS_STORE_NO_MEMORY,
+  GS_STORE_TOO_LARGE, GS_TOTAL_ITEMS, addClass, addGlobal, countClass, countGlobal,
 } from './stats';
 
 // Status codes, engine.h's values (src/engine/status.ts).
@@ -70,15 +70,22 @@ export function isFlushed(it: usize): bool {
 
 // ---- allocation ----
 
-/** One chunk of `cls`, evicting or moving items as memcached's do_item_alloc does; 0 if none. */
+/**
+ * One chunk of `cls`, evicting or moving items as memcached's do_item_alloc_pull does; 0 if
+ * none. Every try that found no chunk counts a direct reclaim (10 when all fail).
+ */
 function allocChunk(cls: u32): usize {
   for (let i: u32 = 0; i < ALLOC_TRIES; i++) {
     const chunk = slabsAlloc(cls);
-    if (chunk != 0) return chunk;
+    if (chunk != 0) {
+      if (i > 0) addClass(cls, CS_DIRECT_RECLAIMS, i);
+      return chunk;
+    }
     if (lruPullTail(cls, COLD_LRU, PULL_EVICT) > 0) continue;
     if (lruPullTail(cls, HOT_LRU, PULL_FORCE) > 0) continue;
     lruPullTail(cls, WARM_LRU, PULL_FORCE);
   }
+  addClass(cls, CS_DIRECT_RECLAIMS, ALLOC_TRIES);
   countClass(cls, CS_OUTOFMEMORY);
   return 0;
 }

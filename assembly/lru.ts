@@ -14,12 +14,22 @@ import {
 } from './stats';
 import { isFlushed, itemUnlink } from './items';
 
-/** How lru_pull_tail treats the tail: the maintainer's juggle, a forced move, or eviction. */
+/**
+ * How lru_pull_tail treats the tail: the maintainer's step after a link, a forced move, eviction,
+ * or a round of the maintainer's juggle (lruMaintainerJuggle: shares of a given total, an age
+ * limit, and ACTIVE COLD items rescued to WARM).
+ */
 export const PULL_JUGGLE: u32 = 0;
 export const PULL_FORCE: u32 = 1;
 export const PULL_EVICT: u32 = 2;
+export const PULL_MAINTAIN: u32 = 3;
 
 const PULL_TRIES: u32 = 5;
+/** Rounds of lru_maintainer_juggle at most. */
+const MAINTAIN_ROUNDS: u32 = 500;
+/** memcached's hot_max_factor and warm_max_factor (defaults). */
+const HOT_MAX_FACTOR: f64 = 0.2;
+const WARM_MAX_FACTOR: f64 = 2.0;
 
 /** Links at the head of the item's segment (IT_LRU). */
 export function lruLinkQ(it: usize): void {
@@ -59,8 +69,12 @@ export function lruMove(it: usize, lru: u32): void {
   return <u64>load<u32>(segRec(cls, lru), SEG_BYTES);
 }
 
-/** Looks at up to PULL_TRIES items at a segment's tail; returns how many it removed or moved. */
-export function lruPullTail(cls: u32, lru: u32, mode: u32): u32 {
+/**
+ * Looks at up to PULL_TRIES items at a segment's tail; returns how many it removed or moved.
+ * With PULL_MAINTAIN, `total` is the class's bytes the shares are of and `maxAge` the age past
+ * which a HOT or WARM item goes to COLD.
+ */
+export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAge: u32 = 0): u32 {
   let removed: u32 = 0;
   let search: usize = load<u32>(segRec(cls, lru), SEG_TAIL);
   for (let tries = PULL_TRIES; tries > 0 && search != 0; tries--) {
@@ -94,29 +108,68 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32): u32 {
         break;
       }
       let limit: u64 = 0;
-      if (mode == PULL_JUGGLE) {
-        const total = segBytes(cls, HOT_LRU) + segBytes(cls, WARM_LRU) + segBytes(cls, COLD_LRU);
-        limit = (total * <u64>(lru == HOT_LRU ? hotLruPct : warmLruPct)) / 100;
+      if (mode == PULL_JUGGLE || mode == PULL_MAINTAIN) {
+        const bytes = mode == PULL_MAINTAIN ? total : classBytes(cls);
+        limit = (bytes * <u64>(lru == HOT_LRU ? hotLruPct : warmLruPct)) / 100;
       }
-      if (segBytes(cls, lru) > limit) {
+      const tooOld = mode == PULL_MAINTAIN && currentTime - itTime(search) > maxAge;
+      if (segBytes(cls, lru) > limit || tooOld) {
         countClass(cls, CS_MOVES_TO_COLD);
         lruMove(search, COLD_LRU);
         removed++;
       }
       break;
     }
-    if (mode == PULL_EVICT && evictToFree) {
-      countClass(cls, CS_EVICTED);
-      if (exptime != 0) countClass(cls, CS_EVICTED_NONZERO);
-      if (!itHas(search, ITEM_FETCHED)) countClass(cls, CS_EVICTED_UNFETCHED);
-      if (itHas(search, ITEM_ACTIVE)) countClass(cls, CS_EVICTED_ACTIVE);
-      store<u64>(classStat(cls, CS_EVICTED_TIME), <u64>(currentTime - itTime(search)));
-      itemUnlink(search);
+    if (mode == PULL_EVICT) {
+      if (evictToFree) {
+        countClass(cls, CS_EVICTED);
+        if (exptime != 0) countClass(cls, CS_EVICTED_NONZERO);
+        if (!itHas(search, ITEM_FETCHED)) countClass(cls, CS_EVICTED_UNFETCHED);
+        if (itHas(search, ITEM_ACTIVE)) countClass(cls, CS_EVICTED_ACTIVE);
+        store<u64>(classStat(cls, CS_EVICTED_TIME), <u64>(currentTime - itTime(search)));
+        itemUnlink(search);
+        removed++;
+      }
+    } else if (itHas(search, ITEM_ACTIVE)) {
+      itSetFlags(search, itFlags(search) & ~ITEM_ACTIVE);
+      countClass(cls, CS_MOVES_TO_WARM);
+      lruMove(search, WARM_LRU);
       removed++;
     }
     break;
   }
   return removed;
+}
+
+@inline function classBytes(cls: u32): u64 {
+  return segBytes(cls, HOT_LRU) + segBytes(cls, WARM_LRU) + segBytes(cls, COLD_LRU);
+}
+
+/** A rel time from a double, truncated as C converts it (saturated where C's is undefined). */
+@inline function ageLimit(seconds: f64): u32 {
+  return seconds >= <f64>u32.MAX_VALUE ? u32.MAX_VALUE : <u32>seconds;
+}
+
+/**
+ * lru_maintainer_juggle for one class, as memcached's maintainer thread runs it when it wakes:
+ * HOT and WARM items past their share of the class's bytes or older than their age limit (COLD's
+ * tail age times hot_max_factor or warm_max_factor) go to COLD, ACTIVE ones are rescued to WARM,
+ * expired tails are reclaimed; round after round (at most 500) until a round changes nothing.
+ * The model runs it only before a cachedump (docs/engine-model.md).
+ */
+export function lruMaintainerJuggle(cls: u32): void {
+  const coldTail: usize = load<u32>(segRec(cls, COLD_LRU), SEG_TAIL);
+  const coldAge: u32 = coldTail == 0 ? 0 : currentTime - itTime(coldTail);
+  const hotAge = ageLimit(<f64>coldAge * HOT_MAX_FACTOR);
+  const warmAge = ageLimit(<f64>coldAge * WARM_MAX_FACTOR);
+  // memcached sums the bytes once and uses that total for every round.
+  const total = classBytes(cls);
+  for (let round: u32 = 0; round < MAINTAIN_ROUNDS; round++) {
+    const moved = lruPullTail(cls, HOT_LRU, PULL_MAINTAIN, total, hotAge) > 0
+      || lruPullTail(cls, WARM_LRU, PULL_MAINTAIN, total, warmAge) > 0;
+    const more = (moved ? 1 : 0) + lruPullTail(cls, COLD_LRU, PULL_MAINTAIN);
+    if (more == 0) break;
+  }
 }
 
 /** Self-check of one segment: links both ways, count and bytes as recorded. */

@@ -1,5 +1,6 @@
 // Counters, per slab class (memcached's itemstats and slab_stats) and global, as u64s in the
-// STATS region. The host (src/engines/wasm/stats.ts) reads them by these same indexes.
+// STATS region. The host reads them by these same indexes: CLASS_COUNTERS and GLOBAL_COUNTERS'
+// order in src/engine/stats.ts.
 
 import { MAX_CLASSES, stats } from './layout';
 
@@ -25,6 +26,7 @@ export const CS_DECR_HITS: u32 = 19;
 export const CS_CAS_HITS: u32 = 20;
 export const CS_CAS_BADVAL: u32 = 21;
 export const CS_TOUCH_HITS: u32 = 22;
+export const CS_DIRECT_RECLAIMS: u32 = 23; // tries do_item_alloc_pull found no free chunk
 export const CLASS_STATS: u32 = 24;
 
 // global counters
@@ -56,6 +58,11 @@ export const STATS_BYTES: u32 = (MAX_CLASSES * CLASS_STATS + GLOBAL_STATS) * 8;
 @inline export function countClass(cls: u32, which: u32): void {
   const p = classStat(cls, which);
   store<u64>(p, load<u64>(p) + 1);
+}
+
+@inline export function addClass(cls: u32, which: u32, delta: u64): void {
+  const p = classStat(cls, which);
+  store<u64>(p, load<u64>(p) + delta);
 }
 
 @inline export function countGlobal(which: u32): void {

@@ -130,7 +130,11 @@ async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): 
     verbosity: settings.verbose,
     threads: settings.threads,
     version: MEMCACHED_VERSION,
-    settingsStats: (add) => reportSettingsStats(settings, add),
+    detailEnabled: settings.detailEnabled,
+    statPrefix: settings.statPrefix,
+    // verbosity and stats detail change while serving; stats settings shows the current values.
+    settingsStats: (add) =>
+      reportSettingsStats({ ...settings, verbose: server.state.verbosity, detailEnabled: server.state.detailEnabled }, add),
     onShutdown: () => void stop(0),
     portFile: process.env['MEMCACHED_PORT_FILENAME'],
   });

@@ -6,12 +6,16 @@ import type { CacheSettings } from './config.ts';
 import { Status } from './status.ts';
 import type { AddStat } from './types.ts';
 
-/** Per-class counters (itemstats and slab_stats). */
+/**
+ * Per-class counters (itemstats and slab_stats). The wasm engine keeps them at these indexes
+ * (assembly/stats.ts CS_*): append, never reorder.
+ */
 export const CLASS_COUNTERS = [
   'evicted', 'evicted_nonzero', 'evicted_time', 'outofmemory', 'reclaimed', 'expired_unfetched',
   'evicted_unfetched', 'evicted_active', 'lrutail_reflocked', 'moves_to_cold', 'moves_to_warm',
   'moves_within_lru', 'hits_to_hot', 'hits_to_warm', 'hits_to_cold', 'get_hits', 'cmd_set',
   'delete_hits', 'incr_hits', 'decr_hits', 'cas_hits', 'cas_badval', 'touch_hits',
+  'direct_reclaims',
 ] as const;
 export type ClassCounter = (typeof CLASS_COUNTERS)[number];
 
@@ -121,7 +125,7 @@ function reportGeneral(s: SlabStatsSource, add: AddStat): void {
   add('moves_to_cold', sum('moves_to_cold'));
   add('moves_to_warm', sum('moves_to_warm'));
   add('moves_within_lru', sum('moves_within_lru'));
-  add('direct_reclaims', '0');
+  add('direct_reclaims', sum('direct_reclaims'));
   add('lru_bumps_dropped', '0');
 }
 
@@ -173,7 +177,7 @@ function reportItems(s: SlabStatsSource, add: AddStat): void {
     add(`${p}moves_to_cold`, n('moves_to_cold'));
     add(`${p}moves_to_warm`, n('moves_to_warm'));
     add(`${p}moves_within_lru`, n('moves_within_lru'));
-    add(`${p}direct_reclaims`, '0');
+    add(`${p}direct_reclaims`, n('direct_reclaims'));
     add(`${p}hits_to_hot`, n('hits_to_hot'));
     add(`${p}hits_to_warm`, n('hits_to_warm'));
     add(`${p}hits_to_cold`, n('hits_to_cold'));

@@ -221,6 +221,12 @@ export function createArithmeticResult(): ArithmeticResult {
 /** Receives one statistic; cf. ADD_STAT. */
 export type AddStat = (key: string, value: string) => void;
 
+/**
+ * Receives one item of `cachedump`: its key (a view valid during the call only), its value's
+ * length in bytes, and its exptime (rel time; 0 never). Returns false to stop the walk.
+ */
+export type CachedumpVisit = (key: Uint8Array, nbytes: number, exptime: number) => boolean;
+
 export interface EngineInfo {
   description: string;
   /** Free-form feature words, e.g. 'lru', 'persistent', 'cas'. */
@@ -319,6 +325,17 @@ export interface EngineHandle {
    */
   getStats(group: string, add: AddStat): MaybePromise<Status>;
   resetStats(): void;
+
+  /**
+   * Optional: `stats cachedump <clsid> <limit>` (cf. memcached's item_cachedump). Visits the
+   * items of slab class `clsid`'s COLD LRU, newest first, at most `limit` of them (0: all), until
+   * `visit` returns false; expired and flushed items that are still linked are visited too, as
+   * memcached lists them. A class id the engine does not have visits nothing. An engine with
+   * segments may first do for the class what memcached's LRU maintainer would have done by now
+   * (docs/engine-model.md, "cachedump"). Without this method the server lists no items.
+   * The formatting and memcached's 2 MB reply cap are the server's.
+   */
+  cachedump?(clsid: number, limit: number, visit: CachedumpVisit): MaybePromise<Status>;
 }
 
 /** The export an engine module provides (memcached's create_instance). */

@@ -65,6 +65,7 @@ export class Connection {
   private tailOk = true;
   private swallowLeft = 0;
   private closed = false;
+  private traced = false;
   private paused = 0;
   /** Input left when -R made this connection yield. */
   private rest: Uint8Array | undefined;
@@ -73,8 +74,9 @@ export class Connection {
     server: ServerState,
     private readonly transport: Transport,
     private readonly reqsPerEvent: number,
+    id = 0,
   ) {
-    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo() };
+    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id };
   }
 
   /** Bytes from the client. Replies to everything complete in them leave in one send. */
@@ -177,6 +179,7 @@ export class Connection {
   private command(buf: Uint8Array, start: number, lf: number): void {
     const req = this.req;
     const ctx = this.ctx;
+    if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
     parseTextLine(buf, start, lf, req, this.tokens);
     if (isStorage(req.command)) {
       const item = storeBegin(ctx, req);
@@ -194,6 +197,17 @@ export class Connection {
       return;
     }
     if (processRequest(ctx, req) === After.CLOSE) this.close();
+  }
+
+  /** -vv: the command line as memcached prints it ("<fd line"), and the protocol on the first. */
+  private traceCommand(buf: Uint8Array, start: number, lf: number): void {
+    const server = this.ctx.server;
+    if (!this.traced) {
+      this.traced = true;
+      server.trace(`${this.ctx.id}: Client using the ascii protocol`);
+    }
+    const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
+    server.trace(`<${this.ctx.id} ${Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1')}`);
   }
 
   /** Copies value bytes into the item, then checks the CRLF after them. */

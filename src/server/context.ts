@@ -4,6 +4,7 @@
 import type { ServerCore } from '../engine/clock.ts';
 import type { EngineHandle, ItemInfo } from '../engine/types.ts';
 import type { Output } from '../protocol/output.ts';
+import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
 
 /** The server-wide part, shared by every connection. */
@@ -23,12 +24,15 @@ export interface ServerState {
   readonly version: string;
   /** memcached's settings.verbose, changed by the `verbosity` command. */
   verbosity: number;
-  /** `stats detail on|off`. */
+  /** `stats detail on|off` (and -D): whether prefixStats counts. */
   detailEnabled: boolean;
+  readonly prefixStats: PrefixStats;
   /** What `stats` reports about the process. */
   processFacts(): ProcessFacts;
   /** Asks the server to stop (shutdown command); `graceful` for `shutdown graceful`. */
   shutdown(graceful: boolean): void;
+  /** memcached's -vv trace of commands and replies: one line to stderr (callers check verbosity). */
+  trace(line: string): void;
   /** Lines of `stats conns` (the server knows its connections). */
   connStats(add: (key: string, value: string) => void): void;
   /** Server-owned lines of `stats settings`. */
@@ -41,4 +45,6 @@ export interface Context {
   readonly out: Output;
   /** Scratch for getItemInfo. */
   readonly info: ItemInfo;
+  /** The connection's number in traces and `stats conns` (memcached shows its fd). */
+  readonly id: number;
 }

@@ -51,12 +51,15 @@ const arithmeticResult: ArithmeticResult = createArithmeticResult();
 /** Writes a line and CRLF unless the request is noreply (memcached's out_string). */
 export function replyLine(ctx: Context, req: Request, line: string): void {
   if (req.noreply) return;
+  if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} ${line}`);
   ctx.out.ascii(line);
   ctx.out.crlf();
 }
 
 function reply(ctx: Context, req: Request, bytes: Uint8Array): void {
-  if (!req.noreply) ctx.out.raw(bytes);
+  if (req.noreply) return;
+  if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} ${String.fromCharCode(...bytes.subarray(0, bytes.length - 2))}`);
+  ctx.out.raw(bytes);
 }
 
 /** Executes a request that is not a storage command. */
@@ -123,8 +126,10 @@ function retrieve(ctx: Context, req: Request): void {
     stats.cmdGet++;
     if (touching) stats.cmdTouch++;
     const item = now(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
+    if (ctx.server.detailEnabled) ctx.server.prefixStats.recordGet(key, item > 0);
     if (item <= 0) continue;
     engine.getItemInfo(item, info, withCas);
+    if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} sending key ${String.fromCharCode(...key)}`);
     out.raw(VALUE);
     out.bytes(info.keyBytes, info.keyOffset, info.nkey);
     out.byte(SPACE);
@@ -140,6 +145,7 @@ function retrieve(ctx: Context, req: Request): void {
     out.crlf();
     engine.release(item);
   }
+  if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} END`);
   out.raw(END);
 }
 
@@ -159,6 +165,7 @@ const STORE_OPERATION: Readonly<Record<number, StoreOperation>> = {
 export function storeBegin(ctx: Context, req: Request): ItemHandle {
   if (req.command === Command.META_SET) return metaSetBegin(ctx, req);
   const operation = STORE_OPERATION[req.command]!;
+  if (ctx.server.detailEnabled) ctx.server.prefixStats.recordSet(req.key);
   const item = now(ctx.engine.allocate(req.key, req.nbytes, req.flags, req.exptime, operation));
   if (item > 0) return item;
   replyLine(ctx, req, -item === Status.E2BIG ? TOO_LARGE : NO_MEMORY);
@@ -194,6 +201,7 @@ export function storeComplete(ctx: Context, req: Request, item: ItemHandle, data
 }
 
 function remove(ctx: Context, req: Request): void {
+  if (ctx.server.detailEnabled) ctx.server.prefixStats.recordDelete(req.key);
   const status = now(ctx.engine.remove(req.key, 0n));
   reply(ctx, req, status === Status.SUCCESS ? DELETED : NOT_FOUND);
 }

@@ -11,6 +11,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import { Connection } from './connection.ts';
 import type { ServerState } from './context.ts';
+import { PrefixStats } from './prefix-stats.ts';
 import { ServerStats } from './stats.ts';
 import type { ProcessFacts } from './stats.ts';
 import { UDP_HEADER_BYTES, udpFrames } from './udp.ts';
@@ -39,6 +40,9 @@ export interface ServerOptions {
   idleTimeout: number;
   verbosity: number;
   threads: number;
+  /** -D: per-prefix stats from the start, and the delimiter (default ':'). */
+  detailEnabled?: boolean;
+  statPrefix?: string;
   /** The VERSION reply and `stats` version. */
   version: string;
   /** Server-owned lines of `stats settings`. */
@@ -96,10 +100,12 @@ export class MemcachedServer {
       dumpEnabled: o.dumpEnabled,
       version: o.version,
       verbosity: o.verbosity,
-      detailEnabled: false,
+      detailEnabled: o.detailEnabled ?? false,
+      prefixStats: new PrefixStats((o.statPrefix ?? ':').charCodeAt(0)),
       processFacts: facts,
       shutdown: (graceful) => o.onShutdown(graceful),
       connStats: (add) => this.connStats(add),
+      trace: (line) => void process.stderr.write(`${line}\n`),
       settingsStats: (add) => o.settingsStats(add),
     };
   }
@@ -239,6 +245,7 @@ export class MemcachedServer {
     }
     this.countConnection();
     socket.setNoDelay(true);
+    const id = this.nextId++;
     const conn = new Connection(
       this.state,
       {
@@ -255,8 +262,10 @@ export class MemcachedServer {
         close: () => socket.end(),
       },
       o.reqsPerEvent,
+      id,
     );
-    const tracked: Tracked = { id: this.nextId++, conn, socket, listenAddr };
+    const tracked: Tracked = { id, conn, socket, listenAddr };
+    if (this.state.verbosity > 1) this.state.trace(`<${id} new auto-negotiating client connection`);
     this.conns.add(tracked);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -270,6 +279,7 @@ export class MemcachedServer {
     socket.on('drain', () => conn.drained());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      if (this.state.verbosity > 1) this.state.trace(`<${id} connection closed.`);
       conn.closedByPeer();
       this.conns.delete(tracked);
       stats.currConnections--;

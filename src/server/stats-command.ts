@@ -55,6 +55,7 @@ export function reportStats(ctx: Context, arg: string): void {
     case 'reset':
       ctx.engine.resetStats();
       server.stats.reset();
+      server.prefixStats.clear();
       line(ctx, 'RESET');
       return;
     case 'detail':
@@ -81,18 +82,23 @@ export function reportStats(ctx: Context, arg: string): void {
   }
 }
 
-/** stats detail on|off|dump: per-prefix statistics are not kept; on/off answer as memcached. */
+/** stats detail on|off|dump. */
 function detail(ctx: Context, what: string | undefined): void {
   if (what === 'on' || what === 'off') {
     ctx.server.detailEnabled = what === 'on';
     return line(ctx, 'OK');
   }
   if (what === 'dump') {
+    ctx.out.ascii(ctx.server.prefixStats.dump());
     ctx.out.raw(END);
     return;
   }
   line(ctx, 'CLIENT_ERROR usage: stats detail on|off|dump');
 }
+
+const ITEM_PREFIX = encodeAscii('ITEM ');
+/** The most bytes of a `stats cachedump` reply (item_cachedump's memlimit). */
+const CACHEDUMP_REPLY_MAX = 2 * 1024 * 1024;
 
 /** stats cachedump <class> <limit>: argument checks as memcached; the engine lists the items. */
 function cachedump(ctx: Context, words: string[]): void {
@@ -102,8 +108,23 @@ function cachedump(ctx: Context, words: string[]): void {
   const limit = u32(words[2]!);
   if (id < 0 || limit < 0) return line(ctx, 'CLIENT_ERROR bad command line format');
   if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return line(ctx, 'CLIENT_ERROR Illegal slab id');
-  const lines = engineGroup(ctx, `cachedump ${id} ${limit}`);
-  if (lines !== undefined) for (const [key, value] of lines) line(ctx, `ITEM ${key} ${value}`);
+  // item_cachedump: `ITEM <key> [<value bytes> b; <unix exptime, 0 never> s]` per item, in one
+  // buffer of 2 MB that must keep room for END\r\n and C's NUL after the last line.
+  let bytes = 0;
+  const status = ctx.engine.cachedump?.(id, limit, (key, nbytes, exptime) => {
+    // memcached copies the key with strncpy and prints it with %s: it ends at a NUL byte.
+    const zero = key.indexOf(0);
+    const nkey = zero < 0 ? key.length : zero;
+    const tail = ` [${nbytes} b; ${exptime === 0 ? 0 : ctx.server.core.abstime(exptime)} s]\r\n`;
+    const n = ITEM_PREFIX.length + nkey + tail.length;
+    if (bytes + n + END.length + 1 > CACHEDUMP_REPLY_MAX) return false;
+    bytes += n;
+    ctx.out.raw(ITEM_PREFIX);
+    ctx.out.bytes(key, 0, nkey);
+    ctx.out.ascii(tail);
+    return true;
+  });
+  if (status instanceof Promise) throw new Error('the engine answered cachedump with a Promise; asynchronous engines are not supported yet');
   ctx.out.raw(END);
 }
 

@@ -57,7 +57,7 @@ const GENERAL_KEYS = [
 ];
 
 const SETTINGS_KEYS = [
-  'maxbytes', 'evictions', 'growth_factor', 'chunk_size', 'cas_enabled', 'item_size_max',
+  'maxbytes', 'oldest', 'evictions', 'growth_factor', 'chunk_size', 'cas_enabled', 'item_size_max',
   'hashpower_init', 'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct',
   'warm_lru_pct', 'track_sizes',
 ];
@@ -1757,7 +1757,7 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       const map = new Map(list);
       assert.equal(
         SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map.get(k)),
-        ['67108864', 'on', '1.25', '48', 'yes', '1048576', '524288', 'yes', '20', '40', 'no'],
+        ['67108864', '0', 'on', '1.25', '48', 'yes', '1048576', '524288', 'yes', '20', '40', 'no'],
       );
       assert.match(map.get('hashpower_init') ?? '', /^\d+$/);
       assert.ok((map.get('hash_algorithm') ?? '') !== '', 'hash_algorithm names the hash');
@@ -1768,7 +1768,7 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       const map2 = other.statMap('settings');
       assert.equal(
         SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map2.get(k)),
-        ['8388608', 'off', '2.00', '32', 'no', '524288', '524288', 'yes', '10', '30', 'yes'],
+        ['8388608', '0', 'off', '2.00', '32', 'no', '524288', '524288', 'yes', '10', '30', 'yes'],
       );
     });
 

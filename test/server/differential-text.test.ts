@@ -694,12 +694,16 @@ session('stats settings', ['stats settings\r\n']);
 
 session('stats settings with flags', ['stats settings\r\n'], ['-m', '32', '-I', '2m', '-f', '1.5', '-n', '64', '-C', '-c', '500']);
 
+// Items over slab_chunk_max (512 KB) are left out here: memcached splits them into a header chunk,
+// 512 KB chunks and a tail chunk in a best-fit class, while our engines chain 512 KB chunks only,
+// so their `stats slabs` lines differ (a documented difference, docs/engine-model.md). What a
+// client sees of such an item is compared in the next session.
 session('stats items, slabs and sizes after sets in several classes', [
   set('a', 'x'),
   set('b', 'x'.repeat(100)),
   set('c', 'x'.repeat(1000)),
   set('d', 'x'.repeat(1000)),
-  set('e', 'x'.repeat(600_000)),
+  set('e', 'x'.repeat(60_000)),
   'get a b\r\n',
   'delete d\r\n',
   'incr nope 1\r\n',
@@ -709,6 +713,17 @@ session('stats items, slabs and sizes after sets in several classes', [
   'stats slabs\r\n',
   waitFor('END\r\n'),
   'stats sizes\r\n',
+]);
+
+session('an item over slab_chunk_max: stored, read, appended and replaced like any other', [
+  set('big', 'y'.repeat(600_000)),
+  'get big\r\n',
+  waitFor('END\r\n'),
+  'append big 0 0 3\r\nzzz\r\n',
+  'gets big\r\n',
+  waitFor('END\r\n'),
+  set('big', 'x'.repeat(10)),
+  'get big\r\n',
 ]);
 
 session('stats sizes with -o track_sizes', [

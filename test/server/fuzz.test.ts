@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LINE_MAX_GET } from '../../src/server/connection.ts';
-import { fakeConnection } from './serve.ts';
+import { Client, fakeConnection, startServer } from './serve.ts';
 
 const CASES = 30_000;
 
@@ -109,6 +109,29 @@ test('an endless line is refused: the connection closes instead of buffering', a
   for (let i = 0; i < 2000 && !g.closed(); i++) g.conn.receive(Buffer.alloc(1000, 0x6b));
   assert.ok(g.closed(), 'a get line past the limit closes too');
   assert.ok(g.conn.bufferedBytes() <= LINE_MAX_GET + 1000);
+});
+
+test('over real sockets: 300 fuzzed connections, while a well-behaved client is served correctly throughout', async () => {
+  const random = rng(7);
+  const s = await startServer('wasm', {}, { cache_size: '8m' });
+  const good = await Client.open(s.port);
+  for (let round = 0; round < 30; round++) {
+    const bad = await Promise.all(Array.from({ length: 10 }, () => Client.open(s.port)));
+    for (const c of bad) {
+      for (let i = 0; i < 5; i++) {
+        c.send(random() < 0.2 ? randomBytes(random, 200) : Buffer.from(mutate(random, CORPUS[Math.floor(random() * CORPUS.length)]!), 'latin1'));
+      }
+    }
+    const value = `value-${round}`;
+    // One write, so that a fuzzed flush_all or delete cannot fall between the set and the get.
+    assert.is(
+      await good.request(`set good 0 0 ${value.length}\r\n${value}\r\nget good\r\n`, 'END\r\n'),
+      `STORED\r\nVALUE good 0 ${value.length}\r\n${value}\r\nEND\r\n`,
+    );
+    for (const c of bad) c.close();
+  }
+  good.close();
+  await s.close();
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { Output } from '../../src/protocol/output.ts';
 import { Command, createRequest, isStorage } from '../../src/protocol/request.ts';
 import { parseTextLine } from '../../src/protocol/text/parse.ts';
 import { Tokens } from '../../src/protocol/text/tokens.ts';
+import { PrefixStats } from '../../src/server/prefix-stats.ts';
 import type { Context, ServerState } from '../../src/server/context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from '../../src/server/meta.ts';
 import { ServerStats } from '../../src/server/stats.ts';
@@ -41,6 +42,8 @@ function serverState(h: EngineHarness, stats: ServerStats): ServerState {
     version: '1.6.18',
     verbosity: 0,
     detailEnabled: false,
+    prefixStats: new PrefixStats(0x3a),
+    trace: () => {},
     processFacts: () => ({
       pid: 1,
       version: '1.6.18',
@@ -96,7 +99,7 @@ function drive(ctx: Context, input: Uint8Array): void {
 async function subject(name: EngineName, config: Record<string, string> = {}): Promise<Subject> {
   const h = await openEngine(name, config, { baseConfig: name === 'wasm' ? { wasm_build: 'debug' } : {} });
   const stats = new ServerStats();
-  const ctx: Context = { server: serverState(h, stats), engine: h.engine, out: new Output(), info: createItemInfo() };
+  const ctx: Context = { server: serverState(h, stats), engine: h.engine, out: new Output(), info: createItemInfo(), id: 1 };
   return {
     h,
     ctx,

@@ -15,6 +15,7 @@ import {
   type AddStat,
   type ArithmeticRequest,
   type ArithmeticResult,
+  type CachedumpVisit,
   type CreateInstance,
   type EngineHandle,
   type EngineInfo,
@@ -24,7 +25,7 @@ import {
   type ItemInfo,
 } from '../../engine/types.ts';
 import { applyDelta, decimalBytes, parseU64, writePadded } from './arith.ts';
-import { hashKeyOf, type Item } from './item.ts';
+import { COLD_LRU, hashKeyOf, type Item } from './item.ts';
 import { Items } from './items.ts';
 import { statsSource } from './stats.ts';
 
@@ -388,6 +389,20 @@ class TsEngine implements EngineHandle {
 
   resetStats(): void {
     this.ready().items.resetCounters();
+  }
+
+  /** item_cachedump: the class's COLD LRU, newest first, after the maintainer's juggle. */
+  cachedump(clsid: number, limit: number, visit: CachedumpVisit): Status {
+    const { items, core } = this.ready();
+    if (!Number.isInteger(clsid) || clsid < 1 || clsid > items.slabs.largest) return Status.SUCCESS;
+    items.maintain(clsid, core.currentTime());
+    let shown = 0;
+    for (let item = items.lru.head(clsid, COLD_LRU); item !== null; item = item.next) {
+      if (limit !== 0 && shown >= limit) break;
+      if (!visit(item.key, item.value.length, item.exptime)) break;
+      shown += 1;
+    }
+    return Status.SUCCESS;
   }
 
   /** Consistency check for tests (the harness calls it when present). */

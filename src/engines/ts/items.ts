@@ -20,6 +20,11 @@ import {
 const ALLOC_TRIES = 10;
 /** Items looked at per lru_pull_tail. */
 const PULL_TRIES = 5;
+/** Rounds of lru_maintainer_juggle at most, each a HOT, a WARM and a COLD pull. */
+const MAINTAIN_ROUNDS = 500;
+/** memcached's hot_max_factor and warm_max_factor (defaults): the segments' age limits as a share of COLD's tail age. */
+const HOT_MAX_FACTOR = 0.2;
+const WARM_MAX_FACTOR = 2.0;
 /** Seconds within which a repeated access does not refresh it->time; cf. ITEM_UPDATE_INTERVAL. */
 const ITEM_UPDATE_INTERVAL = 60;
 /** Bytes of the link at the start of every chunk of a chained item but the first. */
@@ -30,9 +35,11 @@ export type AllocFailure = typeof Status.E2BIG | typeof Status.ENOMEM;
 /**
  * How lru_pull_tail is driven: JUGGLE is the maintainer's step after a link (HOT and WARM keep
  * their share of the class's bytes); FORCE moves HOT/WARM items on regardless of share (the
- * allocator making room); EVICT also evicts from COLD.
+ * allocator making room); EVICT also evicts from COLD; MAINTAIN is a round of the maintainer's
+ * juggle (`maintain`): shares of a given total, items older than a given age go to COLD too,
+ * and ACTIVE COLD items go to WARM.
  */
-export const PullMode = { JUGGLE: 0, FORCE: 1, EVICT: 2 } as const;
+export const PullMode = { JUGGLE: 0, FORCE: 1, EVICT: 2, MAINTAIN: 3 } as const;
 export type PullMode = (typeof PullMode)[keyof typeof PullMode];
 
 export class Items {
@@ -131,15 +138,21 @@ export class Items {
 
   /**
    * One chunk of a class: free list or new page, else make room from the tails (evict from COLD,
-   * else push HOT, else WARM, towards COLD for the next try), up to 10 times.
+   * else push HOT, else WARM, towards COLD for the next try), up to 10 times. Every try that found
+   * no chunk counts a `direct_reclaims` (do_item_alloc_pull: 1 when the second try succeeds, 10
+   * when all fail).
    */
   private takeChunk(clsid: number, now: number): boolean {
     for (let i = 0; i < ALLOC_TRIES; i++) {
-      if (this.slabs.take(clsid)) return true;
+      if (this.slabs.take(clsid)) {
+        this.perClass[clsid]!.direct_reclaims += i;
+        return true;
+      }
       if (this.pullTail(clsid, COLD_LRU, PullMode.EVICT, now) > 0) continue;
       if (this.pullTail(clsid, HOT_LRU, PullMode.FORCE, now) > 0) continue;
       this.pullTail(clsid, WARM_LRU, PullMode.FORCE, now);
     }
+    this.perClass[clsid]!.direct_reclaims += ALLOC_TRIES;
     return false;
   }
 
@@ -268,9 +281,10 @@ export class Items {
   /**
    * lru_pull_tail: looks at up to 5 items from a segment's tail; reclaims expired and flushed
    * ones, moves HOT/WARM items along, evicts from COLD in EVICT mode. Returns `removed`, which
-   * also counts the items moved out of HOT or WARM.
+   * also counts the items moved. In MAINTAIN mode, `total` is the class's bytes the shares are
+   * of and `maxAge` the age past which a HOT or WARM item goes to COLD.
    */
-  pullTail(clsid: number, segment: LruSegment, mode: PullMode, now: number): number {
+  pullTail(clsid: number, segment: LruSegment, mode: PullMode, now: number, total = 0, maxAge = 0): number {
     const c = this.perClass[clsid]!;
     let removed = 0;
     let search = this.lru.tail(clsid, segment);
@@ -301,20 +315,28 @@ export class Items {
           this.lru.move(item, WARM_LRU);
           break;
         }
-        if (this.lru.bytes(clsid, segment) > this.limit(clsid, segment, mode)) {
+        const tooOld = mode === PullMode.MAINTAIN && (now - item.time) >>> 0 > maxAge;
+        if (this.lru.bytes(clsid, segment) > this.limit(clsid, segment, mode, total) || tooOld) {
           c.moves_to_cold += 1;
           this.lru.move(item, COLD_LRU);
           removed += 1;
         }
         break;
       }
-      if (mode === PullMode.EVICT && this.settings.eviction) {
-        c.evicted += 1;
-        c.evicted_time = (now - item.time) >>> 0;
-        if (item.exptime !== 0) c.evicted_nonzero += 1;
-        if (!item.fetched) c.evicted_unfetched += 1;
-        if (item.active) c.evicted_active += 1;
-        this.unlink(item);
+      if (mode === PullMode.EVICT) {
+        if (this.settings.eviction) {
+          c.evicted += 1;
+          c.evicted_time = (now - item.time) >>> 0;
+          if (item.exptime !== 0) c.evicted_nonzero += 1;
+          if (!item.fetched) c.evicted_unfetched += 1;
+          if (item.active) c.evicted_active += 1;
+          this.unlink(item);
+          removed += 1;
+        }
+      } else if (item.active) {
+        item.active = false;
+        c.moves_to_warm += 1;
+        this.lru.move(item, WARM_LRU);
         removed += 1;
       }
       break;
@@ -323,11 +345,35 @@ export class Items {
   }
 
   /** The bytes a HOT or WARM segment may hold before its tail goes to COLD. */
-  private limit(clsid: number, segment: LruSegment, mode: PullMode): number {
-    if (mode !== PullMode.JUGGLE) return 0;
+  private limit(clsid: number, segment: LruSegment, mode: PullMode, total: number): number {
+    if (mode === PullMode.FORCE || mode === PullMode.EVICT) return 0;
     const pct = segment === HOT_LRU ? this.settings.hotLruPct : this.settings.warmLruPct;
-    // floor(class_bytes * pct / 100) in u64; the product stays far below 2^53.
-    return Math.floor((this.lru.classBytes(clsid) * pct) / 100);
+    const bytes = mode === PullMode.MAINTAIN ? total : this.lru.classBytes(clsid);
+    // floor(bytes * pct / 100) in u64; the product stays far below 2^53.
+    return Math.floor((bytes * pct) / 100);
+  }
+
+  /**
+   * lru_maintainer_juggle for one class, as memcached's maintainer thread runs it when it wakes:
+   * HOT and WARM items past their share of the class's bytes or older than their age limit go
+   * to COLD (the limits are COLD's tail age times hot_max_factor and warm_max_factor), ACTIVE
+   * ones are rescued to WARM, expired tails are reclaimed; round after round (up to 500) until
+   * a round changes nothing. The model runs it only before a cachedump (docs/engine-model.md).
+   */
+  maintain(clsid: number, now: number): void {
+    const coldTail = this.lru.tail(clsid, COLD_LRU);
+    const coldAge = coldTail === null ? 0 : (now - coldTail.time) >>> 0;
+    const hotAge = ageLimit(coldAge * HOT_MAX_FACTOR);
+    const warmAge = ageLimit(coldAge * WARM_MAX_FACTOR);
+    // memcached sums the bytes once and uses that total for every round.
+    const total = this.lru.classBytes(clsid);
+    for (let round = 0; round < MAINTAIN_ROUNDS; round++) {
+      const moved =
+        this.pullTail(clsid, HOT_LRU, PullMode.MAINTAIN, now, total, hotAge) > 0 ||
+        this.pullTail(clsid, WARM_LRU, PullMode.MAINTAIN, now, total, warmAge) > 0;
+      const more = (moved ? 1 : 0) + this.pullTail(clsid, COLD_LRU, PullMode.MAINTAIN, now);
+      if (more === 0) break;
+    }
   }
 
   /** Drops everything (destroy). */
@@ -392,6 +438,11 @@ export class Items {
     if (count === 0) this.sizes.delete(bucket);
     else this.sizes.set(bucket, count);
   }
+}
+
+/** A rel_time_t from a double, truncated (C's conversion; saturated where C's is undefined). */
+function ageLimit(seconds: number): number {
+  return seconds >= 0xffffffff ? 0xffffffff : Math.floor(seconds);
 }
 
 function isExpired(item: Item, now: number): boolean {

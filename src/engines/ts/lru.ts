@@ -54,6 +54,11 @@ export class Lru {
     this.linkHead(item, segment);
   }
 
+  /** The most recent item of a segment (walk towards the tail with `next`). */
+  head(clsid: number, segment: LruSegment): Item | null {
+    return this.heads[clsid * SEGMENTS + segment]!;
+  }
+
   tail(clsid: number, segment: LruSegment): Item | null {
     return this.tails[clsid * SEGMENTS + segment]!;
   }

@@ -11,11 +11,11 @@ import {
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
   ENGINE_INTERFACE_VERSION, GetCount, ItemMark, RemoveOption, StoreOption,
-  type AddStat, type ArithmeticRequest, type ArithmeticResult, type EngineHandle, type EngineInfo,
-  type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
+  type AddStat, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit, type EngineHandle,
+  type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
-  CAS_SIZE, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
+  CAS_SIZE, COLD_LRU, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
   IO_CREATED, IO_DELTA, IO_INITIAL, IO_ITEM, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME, IT_FLAGS,
   IT_HEADER, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
@@ -54,6 +54,9 @@ interface EngineExports {
   engineFact(what: number): number;
   engineSelfCheck(): number;
   statsSizeBucket(bucket: number): number;
+  lruMaintain(cls: number): void;
+  lruHead(cls: number, lru: number): number;
+  lruNext(item: number): number;
 }
 
 export type WasmBuild = 'release' | 'debug';
@@ -328,6 +331,24 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
 
   resetStats(): void {
     this.x.statsResetAll();
+  }
+
+  /** item_cachedump: the class's COLD LRU, newest first, after the maintainer's juggle. */
+  cachedump(clsid: number, limit: number, visit: CachedumpVisit): Status {
+    if (!Number.isInteger(clsid) || clsid < 1 || clsid > this.largestClass()) return Status.SUCCESS;
+    this.tick();
+    this.x.lruMaintain(clsid);
+    const v = this.view;
+    let shown = 0;
+    for (let item = this.x.lruHead(clsid, COLD_LRU); item !== 0; item = this.x.lruNext(item)) {
+      if (limit !== 0 && shown >= limit) break;
+      const at = item * 8;
+      const keyAt = at + IT_HEADER + (this.flagsOf(item) & ITEM_CAS ? CAS_SIZE : 0);
+      const key = this.bytes.subarray(keyAt, keyAt + v.getUint8(at + IT_NKEY));
+      if (!visit(key, v.getUint32(at + IT_NBYTES, true) - 2, v.getUint32(at + IT_EXPTIME, true))) break;
+      shown += 1;
+    }
+    return Status.SUCCESS;
   }
 
   /** Walks every structure in the module; throws (debug builds) on any inconsistency. */
