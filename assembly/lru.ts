@@ -25,8 +25,6 @@ export const PULL_EVICT: u32 = 2;
 export const PULL_MAINTAIN: u32 = 3;
 
 const PULL_TRIES: u32 = 5;
-/** Rounds of lru_maintainer_juggle at most. */
-const MAINTAIN_ROUNDS: u32 = 500;
 /** memcached's hot_max_factor and warm_max_factor (defaults). */
 const HOT_MAX_FACTOR: f64 = 0.2;
 const WARM_MAX_FACTOR: f64 = 2.0;
@@ -154,8 +152,9 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
  * lru_maintainer_juggle for one class, as memcached's maintainer thread runs it when it wakes:
  * HOT and WARM items past their share of the class's bytes or older than their age limit (COLD's
  * tail age times hot_max_factor or warm_max_factor) go to COLD, ACTIVE ones are rescued to WARM,
- * expired tails are reclaimed; round after round (at most 500) until a round changes nothing.
- * The model runs it only before a cachedump (docs/engine-model.md).
+ * expired tails are reclaimed; round after round until a round changes nothing (memcached runs
+ * 500 a wake-up and wakes again soon while there is work). The model runs it only before a
+ * cachedump (docs/engine-model.md).
  */
 export function lruMaintainerJuggle(cls: u32): void {
   const coldTail: usize = load<u32>(segRec(cls, COLD_LRU), SEG_TAIL);
@@ -164,7 +163,12 @@ export function lruMaintainerJuggle(cls: u32): void {
   const warmAge = ageLimit(<f64>coldAge * WARM_MAX_FACTOR);
   // memcached sums the bytes once and uses that total for every round.
   const total = classBytes(cls);
-  for (let round: u32 = 0; round < MAINTAIN_ROUNDS; round++) {
+  // A round that changes something moves an item on for good or clears its ACTIVE mark: at most
+  // 3 such changes an item, so this bound is never what ends the loop.
+  let items: u32 = 0;
+  for (let lru: u32 = HOT_LRU; lru <= COLD_LRU; lru++) items += load<u32>(segRec(cls, lru), SEG_COUNT);
+  const rounds: u32 = 3 * items + 1;
+  for (let round: u32 = 0; round < rounds; round++) {
     const moved = lruPullTail(cls, HOT_LRU, PULL_MAINTAIN, total, hotAge) > 0
       || lruPullTail(cls, WARM_LRU, PULL_MAINTAIN, total, warmAge) > 0;
     const more = (moved ? 1 : 0) + lruPullTail(cls, COLD_LRU, PULL_MAINTAIN);

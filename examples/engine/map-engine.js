@@ -1,6 +1,7 @@
 // A third-party engine in one plain JavaScript file: items in a Map, least recently used first,
 // evicted from the front when cache_size is reached. It follows src/engine/types.ts (the one
 // file a third party reads) without importing it, as a separately published engine would.
+// It leaves out the optional `cachedump` (it has no slab classes), so `stats cachedump` lists no items.
 // Run it:  wasmcached -E ./examples/engine/map-engine.js -e 'cache_size=16m'
 
 /** @typedef {import('../../src/engine/types.ts').EngineHandle} EngineHandle */

@@ -1378,6 +1378,33 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
         closeAll(true);
       }
     });
+
+    // do_item_alloc_pull adds up the tries whose slabs_alloc found nothing, per chunk: one before
+    // the reclaim or eviction that made room, all ten when the allocation fails.
+    t('direct_reclaims counts the tries that found no chunk: 1 before a reclaim or eviction, 10 for ENOMEM', async () => {
+      const h = await open({ cache_size: '2m' });
+      fill(h, CAPACITY, (i) => (i === 0 ? 10 : 0));
+      expectStats(h, '', { direct_reclaims: 0 }, 'filled from free chunks and new pages');
+      h.advance(20);
+      h.set('new000', VALUE); // one try; its pull reclaims the expired k00000, then evicts k00001
+      h.set('new001', VALUE); // a free chunk: no try
+      h.set('new002', VALUE); // one try; evicts k00002
+      expectStats(h, '', { reclaimed: 1, evictions: 2, direct_reclaims: 2 }, 'one try each');
+      assert.is(h.classStat('items', CLS.id, 'direct_reclaims'), 2);
+      isStatus(h.set('small', 'x'), Status.ENOMEM, 'class 1 gets no page');
+      expectStats(h, '', { direct_reclaims: 12, store_no_memory: 1 }, 'ten tries in class 1');
+      assert.is(h.classStat('items', CLS.id, 'direct_reclaims'), 2, 'counted for the class allocated from');
+      const off = await open({ cache_size: '2m', eviction: 'false' });
+      fill(off, CAPACITY);
+      isStatus(off.set('new000', VALUE), Status.ENOMEM, 'no eviction');
+      isStatus(off.set('new001', VALUE), Status.ENOMEM, 'no eviction');
+      expectStats(
+        off,
+        'items',
+        { [`items:${CLS.id}:direct_reclaims`]: 20, [`items:${CLS.id}:outofmemory`]: 2 },
+        'ten tries per failed allocation',
+      );
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1859,6 +1886,93 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       );
       assert.equal(h.stats('sizes'), before.sizes, 'the size histogram is state');
       assert.ok(before.general.some(([k, v]) => k === 'get_hits' && v === '2'), 'there was something to reset');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('stats cachedump');
+    type Dumped = [key: string, nbytes: number, exptime: number];
+    /** cachedump's visits; `stopAfter` visits return false from then on. */
+    const dump = (h: EngineHarness, clsid: number, limit = 0, stopAfter = Infinity): Dumped[] => {
+      assert.type(h.engine.cachedump, 'function', 'the engine implements cachedump');
+      const seen: Dumped[] = [];
+      const status = h.sync(
+        h.engine.cachedump!(clsid, limit, (key, nbytes, exptime) => {
+          seen.push([latin1(key), nbytes, exptime]);
+          return seen.length < stopAfter;
+        }),
+        'cachedump',
+      );
+      isStatus(status, Status.SUCCESS, `cachedump(${clsid}, ${limit})`);
+      return seen;
+    };
+    const keys = (list: Dumped[]): string[] => list.map(([key]) => key);
+    const I = (fields: Record<string, number>): Record<string, number> =>
+      Object.fromEntries(Object.entries(fields).map(([k, v]) => [`items:1:${k}`, v]));
+
+    // The model's link juggle leaves c in HOT; the maintainer's juggle before the dump moves it
+    // (HOT's 63 bytes are over 20 % of 186), as memcached's thread has by the time it is asked.
+    t('the COLD LRU newest first, after the maintainer has juggled; limit 0 is all', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.set('b', '22');
+      h.set('c', '333', { exptime: 100 });
+      h.set('long', 'x'.repeat(500));
+      expectStats(h, 'items', I({ number_hot: 1, number_cold: 2 }), 'c still in HOT');
+      const exptime = h.get('c')!.exptime;
+      assert.equal(dump(h, 1, 10), [['c', 3, exptime], ['b', 2, 0], ['a', 1, 0]]);
+      expectStats(h, 'items', I({ number_hot: 0, number_cold: 3, moves_to_cold: 3 }), 'c moved to COLD');
+      assert.equal(keys(dump(h, 1, 2)), ['c', 'b'], 'limit 2');
+      assert.equal(keys(dump(h, 1, 0)), ['c', 'b', 'a'], 'limit 0');
+      assert.equal(keys(dump(h, 1, 0, 1)), ['c'], 'a visit returning false stops the walk');
+      const longClass = modelClassFor(DEFAULT_CLASSES, modelNtotal(4, 500, 0)).id;
+      assert.equal(dump(h, longClass), [['long', 500, 0]], 'alone in HOT, it is over its share');
+      for (const clsid of [0, 2, LARGEST.id, LARGEST.id + 1, 63, 2 ** 32 - 1]) {
+        assert.equal(dump(h, clsid), [], `class ${clsid}`);
+      }
+    });
+
+    // Age limits: COLD's tail age times hot_max_factor (0.2) for HOT, warm_max_factor (2) for WARM.
+    t('HOT items younger than their age limit and within their share stay out; ACTIVE items go to WARM', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.set('b', '22');
+      h.set('c', '333');
+      h.advance(40);
+      h.set('w1', '1'); // c goes to COLD by share (b and a went at the links of b and c)
+      h.set('w2', '2'); // w1 goes to COLD by share
+      h.get('w1');
+      h.get('w1'); // ACTIVE in COLD: to WARM
+      h.advance(2);
+      // COLD's tail a is 42 s old: HOT keeps items up to 8 s old, WARM up to 84 s; HOT may hold
+      // 20 % of 310 bytes = 62, which w2 is.
+      assert.equal(keys(dump(h, 1)), ['c', 'b', 'a']);
+      expectStats(h, 'items', I({ number_hot: 1, number_warm: 1, number_cold: 3, moves_within_lru: 1 }), 'w1 rescued in WARM');
+      h.advance(10);
+      assert.equal(keys(dump(h, 1)), ['w2', 'c', 'b', 'a'], 'w2 is 12 s old, over 52 * 0.2');
+      expectStats(h, 'items', I({ number_hot: 0, number_warm: 1, number_cold: 4 }), 'w1 stays in WARM');
+    });
+
+    // memcached lists what is linked, expired or not; its maintainer reclaims expired items only
+    // from the COLD tail.
+    t('expired items are listed until reclaimed; the juggle reclaims them at the COLD tail', async () => {
+      const h = await open();
+      h.set('x', '1', { exptime: 1 });
+      h.set('y', '22', { exptime: 5 });
+      h.set('z', '333');
+      const yExptime = h.get('y')!.exptime;
+      h.advance(2);
+      assert.equal(dump(h, 1), [['z', 3, 0], ['y', 2, yExptime]], 'x reclaimed at the tail');
+      expectStats(h, '', { reclaimed: 1, expired_unfetched: 1, curr_items: 2 }, 'the reclaim is counted');
+      h.set('t', '4');
+      h.advance(10);
+      assert.equal(keys(dump(h, 1)), ['t', 'z'], 'y expired at the tail, reclaimed');
+      h.set('u', '5', { exptime: 1 });
+      h.set('v', '6');
+      h.advance(5);
+      assert.equal(keys(dump(h, 1)), ['v', 'u', 't', 'z'], 'u expired above a live tail: listed');
+      assert.is(h.get('u'), undefined, 'and gone at the next lookup');
     });
   }
 

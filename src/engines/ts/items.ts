@@ -20,8 +20,6 @@ import {
 const ALLOC_TRIES = 10;
 /** Items looked at per lru_pull_tail. */
 const PULL_TRIES = 5;
-/** Rounds of lru_maintainer_juggle at most, each a HOT, a WARM and a COLD pull. */
-const MAINTAIN_ROUNDS = 500;
 /** memcached's hot_max_factor and warm_max_factor (defaults): the segments' age limits as a share of COLD's tail age. */
 const HOT_MAX_FACTOR = 0.2;
 const WARM_MAX_FACTOR = 2.0;
@@ -357,8 +355,9 @@ export class Items {
    * lru_maintainer_juggle for one class, as memcached's maintainer thread runs it when it wakes:
    * HOT and WARM items past their share of the class's bytes or older than their age limit go
    * to COLD (the limits are COLD's tail age times hot_max_factor and warm_max_factor), ACTIVE
-   * ones are rescued to WARM, expired tails are reclaimed; round after round (up to 500) until
-   * a round changes nothing. The model runs it only before a cachedump (docs/engine-model.md).
+   * ones are rescued to WARM, expired tails are reclaimed; round after round until a round
+   * changes nothing (memcached runs 500 a wake-up and wakes again soon while there is work). The
+   * model runs it only before a cachedump (docs/engine-model.md).
    */
   maintain(clsid: number, now: number): void {
     const coldTail = this.lru.tail(clsid, COLD_LRU);
@@ -367,7 +366,10 @@ export class Items {
     const warmAge = ageLimit(coldAge * WARM_MAX_FACTOR);
     // memcached sums the bytes once and uses that total for every round.
     const total = this.lru.classBytes(clsid);
-    for (let round = 0; round < MAINTAIN_ROUNDS; round++) {
+    // A round that changes something moves an item on for good or clears its ACTIVE mark: at
+    // most 3 such changes an item, so this bound is never what ends the loop.
+    const rounds = 3 * this.lru.classCount(clsid) + 1;
+    for (let round = 0; round < rounds; round++) {
       const moved =
         this.pullTail(clsid, HOT_LRU, PullMode.MAINTAIN, now, total, hotAge) > 0 ||
         this.pullTail(clsid, WARM_LRU, PullMode.MAINTAIN, now, total, warmAge) > 0;
