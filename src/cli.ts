@@ -122,7 +122,6 @@ async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): 
     connLimit: settings.connLimit,
     reqsPerEvent: settings.reqsPerEvent,
     backlog: settings.backlog,
-    itemSizeMax: settings.maxItemSize,
     shutdownEnabled: settings.enableShutdown,
     flushEnabled: settings.flushEnabled,
     dumpEnabled: settings.dumpEnabled,

@@ -53,14 +53,7 @@ export class Output {
 
   /** Appends a constant reply made once with `encodeAscii`. */
   raw(bytes: Uint8Array): void {
-    const n = bytes.length;
-    const at = this.reserve(n);
-    if (n <= 16) {
-      const b = this.chunk;
-      for (let i = 0; i < n; i++) b[at + i] = bytes[i]!;
-    } else {
-      this.chunk.set(bytes, at);
-    }
+    this.bytes(bytes, 0, bytes.length);
   }
 
   /** Appends bytes[offset, offset + n). */

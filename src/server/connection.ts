@@ -49,7 +49,7 @@ const PAUSED_WRITE = 2;
 
 export class Connection {
   readonly ctx: Context;
-  /** `stats conns`: Date.now() of the last read. */
+  /** `stats conns`: the server clock's current_time at the last read. */
   lastRead = 0;
   private state: State = State.COMMAND;
   private readonly req = createRequest();
@@ -82,7 +82,7 @@ export class Connection {
   /** Bytes from the client. Replies to everything complete in them leave in one send. */
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
-    this.lastRead = Date.now();
+    this.lastRead = this.ctx.server.core.currentTime();
     this.ctx.server.stats.bytesRead += chunk.length;
     if (this.rest !== undefined) {
       this.rest = concat([this.rest, chunk], this.rest.length + chunk.length);
@@ -100,7 +100,7 @@ export class Connection {
       this.pending = [];
       this.pendingBytes = 0;
     }
-    this.run(input, 0);
+    this.run(input);
     this.flush();
   }
 
@@ -116,8 +116,8 @@ export class Connection {
     this.ctx.out.clear();
   }
 
-  /** A reply produced outside a read (none today); sends what is pending. */
-  flush(): void {
+  /** Hands the replies written so far to the transport; pauses reading when it is full. */
+  private flush(): void {
     const out = this.ctx.out;
     if (out.length === 0) return;
     const length = out.length;
@@ -141,8 +141,9 @@ export class Connection {
     this.rest = undefined;
   }
 
-  private run(buf: Uint8Array, pos: number): void {
+  private run(buf: Uint8Array): void {
     const end = buf.length;
+    let pos = 0;
     let commands = 0;
     while (pos < end && !this.closed) {
       if (this.state === State.VALUE) {
@@ -237,9 +238,12 @@ export class Connection {
     this.pending.push(part);
     this.pendingBytes += part.length;
     if (this.pendingBytes <= LINE_MAX_NO_GET) return;
-    const head = this.pending[0]!.length >= LEADING_SPACES_MAX + 5 ? this.pending[0]! : concat(this.pending, this.pendingBytes);
-    if (!isGetLine(head) || this.pendingBytes > LINE_MAX_GET) {
-      if (this.pendingBytes > LINE_MAX_GET) this.ctx.out.ascii('SERVER_ERROR out of memory reading request\r\n');
+    if (!isGetLine(leading(this.pending, GET_WORD_BY))) {
+      this.close();
+      return;
+    }
+    if (this.pendingBytes > LINE_MAX_GET) {
+      this.ctx.out.ascii('SERVER_ERROR out of memory reading request\r\n');
       this.close();
     }
   }
@@ -260,7 +264,7 @@ export class Connection {
     if (input === undefined || this.closed || this.paused !== 0) return;
     this.rest = undefined;
     // Kept input starts at a command boundary, so no partial line is pending here.
-    this.run(input, 0);
+    this.run(input);
     this.flush();
   }
 
@@ -289,6 +293,20 @@ export class Connection {
     this.paused &= ~reason;
     if (this.paused === 0 && !this.closed) this.transport.resumeReading();
   }
+}
+
+/** How far into a line isGetLine looks: the leading spaces allowed and "gets ". */
+const GET_WORD_BY = LEADING_SPACES_MAX + 5;
+
+/** The first `n` bytes (or fewer) of a line kept in parts: no copy of the whole line. */
+function leading(parts: readonly Uint8Array[], n: number): Uint8Array {
+  if (parts[0]!.length >= n) return parts[0]!;
+  const out: number[] = [];
+  for (const part of parts) {
+    for (let i = 0; i < part.length && out.length < n; i++) out.push(part[i]!);
+    if (out.length === n) break;
+  }
+  return Uint8Array.from(out);
 }
 
 /** Whether a line starts (after at most 100 spaces) with "get " or "gets ". */

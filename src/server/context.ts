@@ -2,7 +2,7 @@
 // server's counters and settings. One Context per connection, reused for every request.
 
 import type { ServerCore } from '../engine/clock.ts';
-import type { EngineHandle, ItemInfo } from '../engine/types.ts';
+import type { EngineHandle, ItemInfo, MaybePromise } from '../engine/types.ts';
 import type { Output } from '../protocol/output.ts';
 import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
@@ -13,8 +13,6 @@ export interface ServerState {
   /** The clock the engine is given: memcached's current_time and realtime(). */
   readonly core: ServerCore;
   readonly stats: ServerStats;
-  /** -I: the largest value a storage command may announce. */
-  readonly itemSizeMax: number;
   /** -A: whether `shutdown` is allowed. */
   readonly shutdownEnabled: boolean;
   /** -F turns flush_all off; -X turns stats cachedump off. */
@@ -47,4 +45,13 @@ export interface Context {
   readonly info: ItemInfo;
   /** The connection's number in traces and `stats conns` (memcached shows its fd). */
   readonly id: number;
+}
+
+/**
+ * An engine's answer, which the in-memory engines give synchronously. The server does not yet
+ * serve engines that answer with a Promise (the fs engine brings that path): one is an error.
+ */
+export function sync<T>(result: MaybePromise<T>): T {
+  if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
+  return result;
 }

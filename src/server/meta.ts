@@ -9,15 +9,17 @@ import {
   GetCount, ItemMark, RemoveOption, StoreOption, createArithmeticRequest, createArithmeticResult,
   createGetRequest,
 } from '../engine/types.ts';
-import type { ItemHandle, ItemInfo, MaybePromise } from '../engine/types.ts';
+import type { ItemHandle, ItemInfo } from '../engine/types.ts';
 import { writeBase64 } from '../protocol/meta/base64.ts';
 import { OPAQUE_TOO_LONG } from '../protocol/meta/parse.ts';
 import { MetaFlag, hasFlag } from '../protocol/meta/request.ts';
 import type { MetaRequest } from '../protocol/meta/request.ts';
 import { SPACE, encodeAscii } from '../protocol/output.ts';
 import type { Output } from '../protocol/output.ts';
+import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
+import { sync } from './context.ts';
 import type { Context } from './context.ts';
 
 const HD = encodeAscii('HD');
@@ -33,11 +35,6 @@ const STALE = encodeAscii(' X');
 const WIN_SENT = encodeAscii(' Z');
 const BINARY_KEY = encodeAscii(' b');
 const NO_TTL = encodeAscii('-1');
-const TOO_LARGE = 'SERVER_ERROR object too large for cache';
-const NO_MEMORY = 'SERVER_ERROR out of memory storing object';
-const BAD_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';
-const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
-const ARITH_NO_MEMORY = 'SERVER_ERROR out of memory';
 const VIVIFY_NO_MEMORY = 'SERVER_ERROR Out of memory allocating new item';
 const UNHANDLED = 'SERVER_ERROR Unhandled storage type.';
 
@@ -45,11 +42,6 @@ const UNHANDLED = 'SERVER_ERROR Unhandled storage type.';
 const getRequest = createGetRequest();
 const arithmeticRequest = createArithmeticRequest();
 const arithmeticResult = createArithmeticResult();
-
-function sync<T>(result: MaybePromise<T>): T {
-  if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
-  return result;
-}
 
 /** mg md ma mn me (ms goes through metaSetBegin and metaSetComplete). */
 export function processMeta(ctx: Context, req: Request): void {
@@ -108,6 +100,13 @@ function writeNumber(out: Output, flag: number, value: number): void {
   out.decimal(value);
 }
 
+/** " c<cas>". */
+function writeCas(out: Output, cas: bigint): void {
+  out.byte(SPACE);
+  out.byte(MetaFlag.RETURN_CAS);
+  out.u64(cas);
+}
+
 /** " t<seconds left>": -1 for no TTL, else exptime - now as the u32 memcached prints. */
 function writeTtl(out: Output, exptime: number, now: number): void {
   out.byte(SPACE);
@@ -125,6 +124,22 @@ function writeRequestFlags(out: Output, req: Request): void {
     if (flag === MetaFlag.OPAQUE) writeOpaque(out, m);
     else if (flag === MetaFlag.RETURN_KEY) writeKey(out, req.key, 0, req.key.length, binary);
   }
+}
+
+/**
+ * T, or N on an item this request created: sets the item's TTL and returns its new rel exptime;
+ * -1 for any other flag (N on an item that was there changes nothing).
+ */
+function applyTtlFlag(ctx: Context, item: ItemHandle, m: MetaRequest, flag: number, created: boolean): number {
+  const ttl = flag === MetaFlag.SET_TTL ? m.ttl : flag === MetaFlag.VIVIFY && created ? m.vivifyTtl : undefined;
+  if (ttl === undefined) return -1;
+  ctx.engine.setExptime(item, ttl);
+  return realtime(ctx, ttl);
+}
+
+/** The T and N flags before O, for a reply that is not written (memcached stops at O there). */
+function applyTtlFlagsBeforeOpaque(ctx: Context, item: ItemHandle, m: MetaRequest, created: boolean): void {
+  for (let i = 0; i < m.flagCount && m.flags[i] !== MetaFlag.OPAQUE; i++) applyTtlFlag(ctx, item, m, m.flags[i]!, created);
 }
 
 function errorLine(ctx: Context, line: string): void {
@@ -173,18 +188,17 @@ function metaGet(ctx: Context, req: Request): void {
   let exptime = info.exptime;
   let won = false;
   for (let i = 0; i < m.flagCount; i++) {
-    switch (m.flags[i]) {
+    const flag = m.flags[i]!;
+    switch (flag) {
       case MetaFlag.SET_TTL:
-        engine.setExptime(item, m.ttl);
-        exptime = realtime(ctx, m.ttl);
-        break;
-      case MetaFlag.VIVIFY:
-        if (created) {
-          engine.setExptime(item, m.vivifyTtl);
-          exptime = realtime(ctx, m.vivifyTtl);
-          won = true;
+      case MetaFlag.VIVIFY: {
+        const set = applyTtlFlag(ctx, item, m, flag, created);
+        if (set >= 0) {
+          exptime = set;
+          if (flag === MetaFlag.VIVIFY) won = true;
         }
         break;
+      }
       case MetaFlag.RECACHE:
         // Win when no win was handed out yet and the TTL left is below the token.
         if (!info.winSent && !created && exptime !== 0 && exptime < realtime(ctx, m.recacheTtl)) won = true;
@@ -196,9 +210,7 @@ function metaGet(ctx: Context, req: Request): void {
         writeTtl(out, exptime, now);
         break;
       case MetaFlag.RETURN_CAS:
-        out.byte(SPACE);
-        out.byte(MetaFlag.RETURN_CAS);
-        out.u64(info.cas);
+        writeCas(out, info.cas);
         break;
       case MetaFlag.RETURN_FLAGS:
         writeNumber(out, MetaFlag.RETURN_FLAGS, info.flags);
@@ -263,10 +275,7 @@ function metaGetOpaqueTooLong(ctx: Context, req: Request): void {
     if (again > 0) engine.release(again);
     return errorLine(ctx, OPAQUE_TOO_LONG);
   }
-  for (let i = 0; i < m.flagCount && m.flags[i] !== MetaFlag.OPAQUE; i++) {
-    if (m.flags[i] === MetaFlag.SET_TTL) engine.setExptime(item, m.ttl);
-    else if (m.flags[i] === MetaFlag.VIVIFY && g.created) engine.setExptime(item, m.vivifyTtl);
-  }
+  applyTtlFlagsBeforeOpaque(ctx, item, m, g.created);
   engine.release(item);
   errorLine(ctx, OPAQUE_TOO_LONG);
 }
@@ -349,10 +358,7 @@ function writeSetFlags(ctx: Context, req: Request, item: ItemHandle, info: ItemI
         writeKey(out, info.keyBytes, info.keyOffset, info.nkey, info.keyBinary);
         break;
       case MetaFlag.RETURN_CAS:
-        out.byte(SPACE);
-        out.byte(MetaFlag.RETURN_CAS);
-        if (wantCas) out.u64(info.cas);
-        else out.decimal(0);
+        writeCas(out, wantCas ? info.cas : 0n);
         break;
       default:
         break;
@@ -427,10 +433,7 @@ function arithmeticReply(ctx: Context, req: Request, item: ItemHandle, created: 
   // TTL changes apply even when q hides the reply or the opaque fails it.
   const silent = req.noreply && !created;
   if (silent || m.opaqueTooLong) {
-    for (let i = 0; i < m.flagCount && m.flags[i] !== MetaFlag.OPAQUE; i++) {
-      if (m.flags[i] === MetaFlag.SET_TTL) engine.setExptime(item, m.ttl);
-      else if (m.flags[i] === MetaFlag.VIVIFY && created) engine.setExptime(item, m.vivifyTtl);
-    }
+    applyTtlFlagsBeforeOpaque(ctx, item, m, created);
     if (item > 0) engine.release(item);
     if (m.opaqueTooLong) errorLine(ctx, OPAQUE_TOO_LONG);
     return;
@@ -445,25 +448,20 @@ function arithmeticReply(ctx: Context, req: Request, item: ItemHandle, created: 
   const now = hasFlag(m, MetaFlag.RETURN_TTL) ? currentTime(ctx) : 0;
   const binary = hasFlag(m, MetaFlag.BASE64);
   for (let i = 0; i < m.flagCount; i++) {
-    switch (m.flags[i]) {
+    const flag = m.flags[i]!;
+    switch (flag) {
       case MetaFlag.RETURN_CAS:
-        out.byte(SPACE);
-        out.byte(MetaFlag.RETURN_CAS);
-        out.u64(result.cas);
+        writeCas(out, result.cas);
         break;
       case MetaFlag.RETURN_TTL:
         writeTtl(out, exptime, now);
         break;
       case MetaFlag.SET_TTL:
-        engine.setExptime(item, m.ttl);
-        exptime = realtime(ctx, m.ttl);
+      case MetaFlag.VIVIFY: {
+        const set = applyTtlFlag(ctx, item, m, flag, created);
+        if (set >= 0) exptime = set;
         break;
-      case MetaFlag.VIVIFY:
-        if (created) {
-          engine.setExptime(item, m.vivifyTtl);
-          exptime = realtime(ctx, m.vivifyTtl);
-        }
-        break;
+      }
       case MetaFlag.OPAQUE:
         writeOpaque(out, m);
         break;

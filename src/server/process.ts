@@ -4,11 +4,13 @@
 // the value bytes of a storage command. Meta commands are in meta.ts.
 
 import { Status, StoreOperation } from '../engine/status.ts';
-import type { ArithmeticRequest, ArithmeticResult, ItemHandle, MaybePromise } from '../engine/types.ts';
+import type { ArithmeticRequest, ArithmeticResult, ItemHandle } from '../engine/types.ts';
 import { createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
 import { encodeAscii, SPACE } from '../protocol/output.ts';
+import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
+import { sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -22,9 +24,6 @@ const TOUCHED = encodeAscii('TOUCHED\r\n');
 const END = encodeAscii('END\r\n');
 const OK = encodeAscii('OK\r\n');
 const VALUE = encodeAscii('VALUE ');
-const TOO_LARGE = 'SERVER_ERROR object too large for cache';
-const NO_MEMORY = 'SERVER_ERROR out of memory storing object';
-const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
 /** memcached's MAX_VERBOSITY_LEVEL. */
 const MAX_VERBOSITY_LEVEL = 2;
 
@@ -35,15 +34,6 @@ export const After = {
   CLOSE: 1,
 } as const;
 export type After = (typeof After)[keyof typeof After];
-
-/**
- * The in-memory engines answer synchronously; an engine that returns a Promise is not served by
- * this server yet (the fs engine brings that).
- */
-function now<T>(result: MaybePromise<T>): T {
-  if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
-  return result;
-}
 
 const arithmeticRequest: ArithmeticRequest = createArithmeticRequest();
 const arithmeticResult: ArithmeticResult = createArithmeticResult();
@@ -125,7 +115,7 @@ function retrieve(ctx: Context, req: Request): void {
     const key = req.keys[k]!;
     stats.cmdGet++;
     if (touching) stats.cmdTouch++;
-    const item = now(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
+    const item = sync(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
     if (ctx.server.detailEnabled) ctx.server.prefixStats.recordGet(key, item > 0);
     if (item <= 0) continue;
     engine.getItemInfo(item, info, withCas);
@@ -166,7 +156,7 @@ export function storeBegin(ctx: Context, req: Request): ItemHandle {
   if (req.command === Command.META_SET) return metaSetBegin(ctx, req);
   const operation = STORE_OPERATION[req.command]!;
   if (ctx.server.detailEnabled) ctx.server.prefixStats.recordSet(req.key);
-  const item = now(ctx.engine.allocate(req.key, req.nbytes, req.flags, req.exptime, operation));
+  const item = sync(ctx.engine.allocate(req.key, req.nbytes, req.flags, req.exptime, operation));
   if (item > 0) return item;
   replyLine(ctx, req, -item === Status.E2BIG ? TOO_LARGE : NO_MEMORY);
   req.swallow = req.nbytes + 2;
@@ -179,10 +169,10 @@ export function storeComplete(ctx: Context, req: Request, item: ItemHandle, data
   const { engine } = ctx;
   if (!dataOk) {
     engine.release(item);
-    replyLine(ctx, req, 'CLIENT_ERROR bad data chunk');
+    replyLine(ctx, req, BAD_DATA_CHUNK);
     return;
   }
-  const status = now(engine.store(item, STORE_OPERATION[req.command]!, req.cas));
+  const status = sync(engine.store(item, STORE_OPERATION[req.command]!, req.cas));
   engine.release(item);
   switch (status) {
     case Status.SUCCESS:
@@ -202,7 +192,7 @@ export function storeComplete(ctx: Context, req: Request, item: ItemHandle, data
 
 function remove(ctx: Context, req: Request): void {
   if (ctx.server.detailEnabled) ctx.server.prefixStats.recordDelete(req.key);
-  const status = now(ctx.engine.remove(req.key, 0n));
+  const status = sync(ctx.engine.remove(req.key, 0n));
   reply(ctx, req, status === Status.SUCCESS ? DELETED : NOT_FOUND);
 }
 
@@ -214,7 +204,7 @@ function arithmetic(ctx: Context, req: Request): void {
   r.initial = 0n;
   r.exptime = 0;
   r.cas = 0n;
-  const status = now(ctx.engine.arithmetic(req.key, r, arithmeticResult));
+  const status = sync(ctx.engine.arithmetic(req.key, r, arithmeticResult));
   switch (status) {
     case Status.SUCCESS:
       if (req.noreply) return;
@@ -226,13 +216,13 @@ function arithmetic(ctx: Context, req: Request): void {
     case Status.EINVAL:
       return replyLine(ctx, req, NON_NUMERIC);
     default:
-      return replyLine(ctx, req, 'SERVER_ERROR out of memory');
+      return replyLine(ctx, req, ARITH_NO_MEMORY);
   }
 }
 
 function touch(ctx: Context, req: Request): void {
   ctx.server.stats.cmdTouch++;
-  const status = now(ctx.engine.touch(req.key, req.exptime));
+  const status = sync(ctx.engine.touch(req.key, req.exptime));
   reply(ctx, req, status === Status.SUCCESS ? TOUCHED : NOT_FOUND);
 }
 
@@ -240,7 +230,7 @@ function flushAll(ctx: Context, req: Request): void {
   ctx.server.stats.cmdFlush++;
   if (!ctx.server.flushEnabled) return replyLine(ctx, req, 'CLIENT_ERROR flush_all not allowed');
   if (req.arg === 'bad') return replyLine(ctx, req, 'CLIENT_ERROR invalid exptime argument');
-  now(ctx.engine.flush(req.exptime > 0 ? req.exptime : 0));
+  sync(ctx.engine.flush(req.exptime > 0 ? req.exptime : 0));
   reply(ctx, req, OK);
 }
 

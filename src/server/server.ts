@@ -32,7 +32,6 @@ export interface ServerOptions {
   connLimit: number;
   reqsPerEvent: number;
   backlog: number;
-  itemSizeMax: number;
   shutdownEnabled: boolean;
   flushEnabled: boolean;
   dumpEnabled: boolean;
@@ -59,7 +58,6 @@ const STDIO_FDS = 3;
 const TOO_MANY = new TextEncoder().encode('ERROR Too many open connections\r\n');
 
 interface Tracked {
-  id: number;
   conn: Connection;
   socket: Socket;
   listenAddr: string;
@@ -73,13 +71,15 @@ export class MemcachedServer {
   private readonly conns = new Set<Tracked>();
   /** Connection ids for `stats conns` start after the listeners', as memcached's fds do. */
   private nextId = 100;
-  private readonly startedAt = Date.now();
+  /** current_time when the server was made: listeners' secs_since_last_cmd. */
+  private readonly startedAt: number;
   /** Lines for MEMCACHED_PORT_FILENAME. */
   private readonly portLines: string[] = [];
 
   constructor(private readonly options: ServerOptions) {
     const o = options;
     const core = o.api.core;
+    this.startedAt = core.currentTime();
     const facts = (): ProcessFacts => ({
       pid: process.pid,
       version: o.version,
@@ -94,7 +94,6 @@ export class MemcachedServer {
       engine: o.engine,
       core,
       stats: this.stats,
-      itemSizeMax: o.itemSizeMax,
       shutdownEnabled: o.shutdownEnabled,
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
@@ -202,11 +201,10 @@ export class MemcachedServer {
       Number.MAX_SAFE_INTEGER,
     );
     socket.on('message', (message: Buffer, from: RemoteInfo) => {
+      if (message.length <= UDP_HEADER_BYTES) return;
       reply = [];
       this.datagram(conn, message);
-      if (message.length > UDP_HEADER_BYTES) {
-        for (const frame of udpFrames(message.readUInt16BE(0), reply)) socket.send(frame, from.port, from.address);
-      }
+      for (const frame of udpFrames(message.readUInt16BE(0), reply)) socket.send(frame, from.port, from.address);
     });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
@@ -223,7 +221,6 @@ export class MemcachedServer {
 
   /** One UDP request: an 8-byte frame header, then commands that must all be in this datagram. */
   private datagram(conn: Connection, message: Buffer): void {
-    if (message.length <= UDP_HEADER_BYTES) return;
     conn.resetInput();
     try {
       conn.receive(message.subarray(UDP_HEADER_BYTES));
@@ -264,7 +261,7 @@ export class MemcachedServer {
       o.reqsPerEvent,
       id,
     );
-    const tracked: Tracked = { id, conn, socket, listenAddr };
+    const tracked: Tracked = { conn, socket, listenAddr };
     if (this.state.verbosity > 1) this.state.trace(`<${id} new auto-negotiating client connection`);
     this.conns.add(tracked);
     socket.on('data', (chunk: Buffer) => {
@@ -307,20 +304,20 @@ export class MemcachedServer {
   }
 
   private connStats(add: (key: string, value: string) => void): void {
-    const now = Date.now();
-    const started = this.startedAt;
+    const now = this.state.core.currentTime();
     this.listeners.forEach((listener, i) => {
       add(`${i + 1}:addr`, describe(listener));
       add(`${i + 1}:state`, 'conn_listening');
-      add(`${i + 1}:secs_since_last_cmd`, String(Math.floor((now - started) / 1000)));
+      add(`${i + 1}:secs_since_last_cmd`, String(now - this.startedAt));
     });
-    for (const { id, conn, socket, listenAddr } of this.conns) {
+    for (const { conn, socket, listenAddr } of this.conns) {
+      const id = conn.ctx.id;
       const family = socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp';
       const addr = socket.remoteAddress === undefined ? listenAddr : `${family}:${socket.remoteAddress}:${socket.remotePort}`;
       add(`${id}:addr`, addr);
       add(`${id}:listen_addr`, listenAddr);
       add(`${id}:state`, 'conn_parse_cmd');
-      add(`${id}:secs_since_last_cmd`, String(Math.floor((now - (conn.lastRead || now)) / 1000)));
+      add(`${id}:secs_since_last_cmd`, String(now - (conn.lastRead || now)));
     }
   }
 }

@@ -5,9 +5,10 @@
 import { Status } from '../engine/status.ts';
 import { encodeAscii } from '../protocol/output.ts';
 import { parseU32 } from '../protocol/numbers.ts';
+import { sync } from './context.ts';
 import type { Context } from './context.ts';
 import { SETTINGS_STATS_ORDER } from './settings.ts';
-import { reportGeneralStats } from './stats.ts';
+import { addInOrder, reportGeneralStats } from './stats.ts';
 
 const END = encodeAscii('END\r\n');
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1). */
@@ -25,20 +26,8 @@ function line(ctx: Context, text: string): void {
 /** Collects an engine group into a map (the engines answer synchronously). */
 function engineGroup(ctx: Context, group: string): Map<string, string> | undefined {
   const lines = new Map<string, string>();
-  const status = ctx.engine.getStats(group, (key, value) => void lines.set(key, value));
-  if (status instanceof Promise) throw new Error('the engine answered stats with a Promise; asynchronous engines are not supported yet');
+  const status = sync(ctx.engine.getStats(group, (key, value) => void lines.set(key, value)));
   return status === Status.SUCCESS ? lines : undefined;
-}
-
-/** Emits `lines` in `order`, then whatever the order does not name. */
-function ordered(ctx: Context, order: readonly string[], lines: Map<string, string>): void {
-  for (const name of order) {
-    const value = lines.get(name);
-    if (value === undefined) continue;
-    statLine(ctx, name, value);
-    lines.delete(name);
-  }
-  for (const [name, value] of lines) statLine(ctx, name, value);
 }
 
 export function reportStats(ctx: Context, arg: string): void {
@@ -63,7 +52,7 @@ export function reportStats(ctx: Context, arg: string): void {
     case 'settings': {
       const lines = engineGroup(ctx, 'settings') ?? new Map<string, string>();
       server.settingsStats((k, v) => void lines.set(k, v));
-      ordered(ctx, SETTINGS_STATS_ORDER, lines);
+      addInOrder(SETTINGS_STATS_ORDER, lines, (k, v) => statLine(ctx, k, v));
       ctx.out.raw(END);
       return;
     }
@@ -111,7 +100,7 @@ function cachedump(ctx: Context, words: string[]): void {
   // item_cachedump: `ITEM <key> [<value bytes> b; <unix exptime, 0 never> s]` per item, in one
   // buffer of 2 MB that must keep room for END\r\n and C's NUL after the last line.
   let bytes = 0;
-  const status = ctx.engine.cachedump?.(id, limit, (key, nbytes, exptime) => {
+  sync(ctx.engine.cachedump?.(id, limit, (key, nbytes, exptime) => {
     // memcached copies the key with strncpy and prints it with %s: it ends at a NUL byte.
     const zero = key.indexOf(0);
     const nkey = zero < 0 ? key.length : zero;
@@ -123,8 +112,7 @@ function cachedump(ctx: Context, words: string[]): void {
     ctx.out.bytes(key, 0, nkey);
     ctx.out.ascii(tail);
     return true;
-  });
-  if (status instanceof Promise) throw new Error('the engine answered cachedump with a Promise; asynchronous engines are not supported yet');
+  }));
   ctx.out.raw(END);
 }
 

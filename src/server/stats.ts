@@ -106,14 +106,19 @@ export function reportGeneralStats(
   // NAPI ids have no counterpart here: their counters are reported as the idle values, so
   // tools that read them find them.
   for (const name of IDLE_BACKGROUND_STATS) own.set(name, '0');
-  const done = new Set<string>();
-  for (const name of GENERAL_ORDER) {
-    const value = own.get(name) ?? engine.get(name);
-    if (value === undefined) continue;
-    add(name, value);
-    done.add(name);
+  const lines = new Map(engine);
+  for (const [name, value] of own) lines.set(name, value);
+  addInOrder(GENERAL_ORDER, lines, add);
+}
+
+/** Adds `lines` in memcached's `order`, then those the order does not name, in map order. */
+export function addInOrder(order: readonly string[], lines: ReadonlyMap<string, string>, add: AddStat): void {
+  for (const name of order) {
+    const value = lines.get(name);
+    if (value !== undefined) add(name, value);
   }
-  for (const [name, value] of engine) if (!done.has(name)) add(name, value);
+  const named = new Set(order);
+  for (const [name, value] of lines) if (!named.has(name)) add(name, value);
 }
 
 const IDLE_BACKGROUND_STATS = [

@@ -1,27 +1,16 @@
-// The meta commands' process step (src/server/meta.ts) against real ts and wasm engines: lines
-// parsed by the text parser, processMeta / metaSetBegin / metaSetComplete called as the
-// connection calls them, and the exact reply bytes memcached 1.6.18 gives (observed on
-// /usr/bin/memcached), with a manual clock for t, l, me and expiry.
+// The meta commands' process step (src/server/meta.ts) against real ts and wasm engines, driven
+// through the server's own Connection without sockets, and the exact reply bytes memcached
+// 1.6.18 gives (observed on /usr/bin/memcached), with a manual clock for t, l, me and expiry.
 import { Buffer } from 'node:buffer';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createItemInfo } from '../../src/engine/types.ts';
-import { Output } from '../../src/protocol/output.ts';
-import { Command, createRequest, isStorage } from '../../src/protocol/request.ts';
-import { parseTextLine } from '../../src/protocol/text/parse.ts';
-import { Tokens } from '../../src/protocol/text/tokens.ts';
-import { PrefixStats } from '../../src/server/prefix-stats.ts';
-import type { Context, ServerState } from '../../src/server/context.ts';
-import { metaSetBegin, metaSetComplete, processMeta } from '../../src/server/meta.ts';
-import { ServerStats } from '../../src/server/stats.ts';
+import type { ServerStats } from '../../src/server/stats.ts';
 import { closeAll, openEngine } from '../engine/harness.ts';
 import type { EngineHarness, EngineName } from '../engine/harness.ts';
-
-const LF = 0x0a;
+import { connectionOver } from './serve.ts';
 
 interface Subject {
   h: EngineHarness;
-  ctx: Context;
   stats: ServerStats;
   /** Sends raw protocol bytes; returns everything replied, as latin1. */
   send(input: string): string;
@@ -29,86 +18,17 @@ interface Subject {
   now(): number;
 }
 
-function serverState(h: EngineHarness, stats: ServerStats): ServerState {
-  const clock = h.clock;
-  return {
-    engine: h.engine,
-    core: clock,
-    stats,
-    itemSizeMax: 1024 * 1024,
-    shutdownEnabled: false,
-    flushEnabled: true,
-    dumpEnabled: true,
-    version: '1.6.18',
-    verbosity: 0,
-    detailEnabled: false,
-    prefixStats: new PrefixStats(0x3a),
-    trace: () => {},
-    processFacts: () => ({
-      pid: 1,
-      version: '1.6.18',
-      processStarted: clock.processStarted(),
-      now: clock.abstime(clock.currentTime()),
-      maxConnections: 1024,
-      threads: 4,
-      reservedFds: 20,
-      acceptingConns: true,
-    }),
-    shutdown: () => undefined,
-    connStats: () => undefined,
-    settingsStats: () => undefined,
-  };
-}
-
-/**
- * A connection's part, reduced to what meta needs: each line parsed, an ms value read into the
- * item (dataOk when CRLF follows it) or swallowed, other lines processed; ERROR lines written.
- */
-function drive(ctx: Context, input: Uint8Array): void {
-  const req = createRequest();
-  const tokens = new Tokens();
-  let pos = 0;
-  while (pos < input.length) {
-    const lf = input.indexOf(LF, pos);
-    if (lf < 0) throw new Error('test input ends inside a line');
-    parseTextLine(input, pos, lf, req, tokens);
-    pos = lf + 1;
-    if (isStorage(req.command)) {
-      assert.is(req.command, Command.META_SET, 'only meta commands here');
-      const item = metaSetBegin(ctx, req);
-      if (item > 0) {
-        const value = ctx.engine.itemValue(item);
-        value.set(input.subarray(pos, pos + value.length));
-        pos += value.length;
-        const dataOk = input[pos] === 0x0d && input[pos + 1] === LF;
-        pos += 2;
-        metaSetComplete(ctx, req, item, dataOk);
-      } else if (req.swallow > 0) {
-        pos += req.swallow;
-      }
-      continue;
-    }
-    if (req.command === Command.ERROR) {
-      if (!req.noreply) ctx.out.ascii(`${req.error}\r\n`);
-      continue;
-    }
-    processMeta(ctx, req);
-  }
-}
-
 async function subject(name: EngineName, config: Record<string, string> = {}): Promise<Subject> {
   const h = await openEngine(name, config, { baseConfig: name === 'wasm' ? { wasm_build: 'debug' } : {} });
-  const stats = new ServerStats();
-  const ctx: Context = { server: serverState(h, stats), engine: h.engine, out: new Output(), info: createItemInfo(), id: 1 };
+  // A whole connection (the one the server uses) over a transport that records the replies.
+  const c = connectionOver(h.engine, { core: h.clock, log: () => {} }, { reqsPerEvent: Number.MAX_SAFE_INTEGER });
   return {
     h,
-    ctx,
-    stats,
+    stats: c.state.stats,
     now: () => h.clock.currentTime(),
     send(input: string): string {
-      drive(ctx, Uint8Array.from(Buffer.from(input, 'latin1')));
-      const parts = ctx.out.take();
-      return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))).toString('latin1');
+      c.conn.receive(Buffer.from(input, 'latin1'));
+      return c.reply();
     },
   };
 }

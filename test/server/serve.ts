@@ -33,7 +33,6 @@ function serverOptions(engine: EngineHandle, api: ServerApi, options: Partial<Se
     connLimit: 1024,
     reqsPerEvent: 20,
     backlog: 1024,
-    itemSizeMax: 1024 * 1024,
     shutdownEnabled: false,
     flushEnabled: true,
     dumpEnabled: true,
@@ -68,6 +67,11 @@ export async function fakeConnection(
   engineName: EngineName = 'wasm',
 ) {
   const { engine, api, clock } = await createTestEngine(engineName, config);
+  return { ...connectionOver(engine, api, options), engine, clock };
+}
+
+/** A Connection to a server around an engine the caller made (and its clock, in `api`). */
+export function connectionOver(engine: EngineHandle, api: ServerApi, options: Partial<ServerOptions> = {}) {
   const server = new MemcachedServer(serverOptions(engine, api, options));
   const sent: number[] = [];
   let closed = false;
@@ -85,8 +89,7 @@ export async function fakeConnection(
   const conn = new Connection(server.state, transport, options.reqsPerEvent ?? 20);
   return {
     conn,
-    engine,
-    clock,
+    state: server.state,
     /** Everything sent since the last call, as latin1. */
     reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'),
     closed: () => closed,
