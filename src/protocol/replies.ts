@@ -1,5 +1,7 @@
 // memcached's error lines that the text and meta commands share (proto_text.c), named once.
 
+/** A command line whose arguments memcached cannot read. */
+export const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const TOO_LARGE = 'SERVER_ERROR object too large for cache';
 export const NO_MEMORY = 'SERVER_ERROR out of memory storing object';
 export const BAD_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';

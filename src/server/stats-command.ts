@@ -5,6 +5,7 @@
 import { Status } from '../engine/status.ts';
 import { encodeAscii } from '../protocol/output.ts';
 import { parseU32 } from '../protocol/numbers.ts';
+import { BAD_FORMAT } from '../protocol/replies.ts';
 import { sync } from './context.ts';
 import type { Context } from './context.ts';
 import { SETTINGS_STATS_ORDER } from './settings.ts';
@@ -95,7 +96,7 @@ function cachedump(ctx: Context, words: string[]): void {
   if (words.length < 3) return line(ctx, 'CLIENT_ERROR bad command line');
   const id = u32(words[1]!);
   const limit = u32(words[2]!);
-  if (id < 0 || limit < 0) return line(ctx, 'CLIENT_ERROR bad command line format');
+  if (id < 0 || limit < 0) return line(ctx, BAD_FORMAT);
   if (id >= MAX_NUMBER_OF_SLAB_CLASSES) return line(ctx, 'CLIENT_ERROR Illegal slab id');
   // item_cachedump: `ITEM <key> [<value bytes> b; <unix exptime, 0 never> s]` per item, in one
   // buffer of 2 MB that must keep room for END\r\n and C's NUL after the last line.

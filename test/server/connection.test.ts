@@ -92,4 +92,12 @@ test('quit closes after the replies before it', async () => {
   assert.ok(s.closed());
 });
 
+test('a get of more than 23 keys reads the rest of its line as memcached does: nothing after a NUL', async () => {
+  // memcached re-tokenizes the rest of a long get line within the C string, which ends at a NUL.
+  const s = await session();
+  const keys = Array.from({ length: 30 }, (_, i) => `k${i}`).join(' ');
+  s.conn.receive(Buffer.from(`set kx 0 0 1\r\nx\r\nget ${keys}\0 kx\r\nget ${keys} kx\r\n`, 'latin1'));
+  assert.is(s.reply(), 'STORED\r\nEND\r\nVALUE kx 0 1\r\nx\r\nEND\r\n');
+});
+
 test.run();

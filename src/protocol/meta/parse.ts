@@ -5,6 +5,7 @@
 
 import { StoreOperation } from '../../engine/status.ts';
 import { parseI32, parseU64 } from '../numbers.ts';
+import { BAD_FORMAT } from '../replies.ts';
 import { Command, KEY_MAX_LENGTH } from '../request.ts';
 import type { Request } from '../request.ts';
 import type { Tokens } from '../text/tokens.ts';
@@ -16,7 +17,6 @@ import type { MetaRequest } from './request.ts';
 const MAX_OPT_TOKENS = 20;
 const INT32_MAX = 0x7fffffff;
 
-export const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 const BAD_TOKEN = 'CLIENT_ERROR bad token in command line format';
 const INVALID_FLAG = 'CLIENT_ERROR invalid flag';
 const DUPLICATE_FLAG = 'CLIENT_ERROR duplicate flag';

@@ -5,15 +5,14 @@
 
 import { parseMetaCommand } from '../meta/parse.ts';
 import { parseI32, parseU32, parseU64 } from '../numbers.ts';
+import { CR } from '../output.ts';
+import { BAD_FORMAT } from '../replies.ts';
 import { Command, KEY_MAX_LENGTH, resetRequest } from '../request.ts';
 import type { Request } from '../request.ts';
 import { Tokens } from './tokens.ts';
 
-export const LF = 0x0a;
-const CR = 0x0d;
 const NUL = 0x00;
 
-export const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const ERROR = 'ERROR';
 
 /**
@@ -129,11 +128,8 @@ function retrieval(t: Tokens, req: Request, command: Command, firstKey: number):
       count++;
     }
     if (t.rest < 0) break;
-    const buf = t.buf;
-    let end = t.rest;
-    while (end < buf.length && buf[end] !== LF) end++;
-    if (end > t.rest && buf[end - 1] === CR) end--;
-    t.split(buf, t.rest, end);
+    // The rest of the same line, as parseTextLine cut it (CR dropped, nothing past a NUL).
+    t.split(t.buf, t.rest, t.lineEnd);
     firstKey = 0;
   }
   req.keyCount = count;

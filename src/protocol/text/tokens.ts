@@ -13,11 +13,14 @@ export class Tokens {
   readonly end = new Int32Array(MAX_TOKENS);
   /** Where the unread rest of the line starts when the token limit stopped the split, else -1. */
   rest = -1;
+  /** The end of the line split last (after its CR and anything past a NUL were cut off). */
+  lineEnd = 0;
   buf: Uint8Array = new Uint8Array(0);
 
   /** Splits buf[s, e) (a line without its line ending). */
   split(buf: Uint8Array, s: number, e: number): void {
     this.buf = buf;
+    this.lineEnd = e;
     this.count = 0;
     this.rest = -1;
     let from = s;
