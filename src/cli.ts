@@ -9,8 +9,10 @@ import { EngineLoadError, loadEngine, startEngine } from './engine/loader.ts';
 import type { BuiltinEngines } from './engine/loader.ts';
 import type { EngineHandle, ServerApi } from './engine/types.ts';
 import { createServerApi } from './server/log.ts';
+import { AuthFileError, loadAuthFile } from './server/auth.ts';
 import { MemcachedServer } from './server/server.ts';
-import { EX_USAGE, UsageError, engineConfigFor, parseSettings, reportSettingsStats, usage } from './server/settings.ts';
+import type { ServerOptions } from './server/server.ts';
+import { UsageError, engineConfigFor, parseSettings, reportSettingsStats, usage } from './server/settings.ts';
 import type { Settings } from './server/settings.ts';
 
 const PROGRAM = 'wasmcached';
@@ -56,10 +58,13 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     process.stdout.write(`${PROGRAM} ${packageVersion()}\n\n${readFileSync(new URL('../LICENSE', import.meta.url), 'utf8')}`);
     return 0;
   }
-  const unsupported = notYetSupported(settings);
-  if (unsupported !== undefined) {
-    process.stderr.write(`${unsupported}\n`);
-    return EX_USAGE;
+  let auth: Pick<ServerOptions, 'saslPwdb' | 'asciiAuth'>;
+  try {
+    auth = authOptions(settings);
+  } catch (error) {
+    if (!(error instanceof AuthFileError)) throw error;
+    process.stderr.write(error.message);
+    return EXIT_FAILURE;
   }
   if (settings.lockMemory) {
     process.stderr.write('warning: -k invalid, mlockall() not supported on this platform.  proceeding without.\n');
@@ -96,11 +101,33 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   if (settings.memoryFile !== '') {
     serverApi.log('warning', `-e ${settings.memoryFile}: warm restart is not supported yet; starting cold`);
   }
-  return serve(settings, engine, serverApi);
+  return serve(settings, engine, serverApi, auth);
+}
+
+/**
+ * -S and -Y: the SASL password file (--sasl-pwdb, else MEMCACHED_SASL_PWDB as memcached reads
+ * it) and the ASCII auth entries, loaded now so that a bad file stops the start as in memcached.
+ */
+function authOptions(settings: Settings): Pick<ServerOptions, 'saslPwdb' | 'asciiAuth'> {
+  const options: Pick<ServerOptions, 'saslPwdb' | 'asciiAuth'> = {};
+  if (settings.sasl) {
+    const pwdb = settings.saslPwdb !== '' ? settings.saslPwdb : (process.env['MEMCACHED_SASL_PWDB'] ?? '');
+    if (pwdb === '') {
+      throw new AuthFileError(`${PROGRAM}: -S needs a password file: set MEMCACHED_SASL_PWDB or --sasl-pwdb=<file>\nError initializing sasl.\n`);
+    }
+    options.saslPwdb = pwdb;
+  }
+  if (settings.authFile !== '') options.asciiAuth = loadAuthFile(settings.authFile);
+  return options;
 }
 
 /** Runs the server; resolves with undefined (the signal handlers exit). */
-async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): Promise<number | undefined> {
+async function serve(
+  settings: Settings,
+  engine: EngineHandle,
+  api: ServerApi,
+  auth: Pick<ServerOptions, 'saslPwdb' | 'asciiAuth'>,
+): Promise<number | undefined> {
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
     if (stopping) return;
@@ -136,6 +163,8 @@ async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): 
       reportSettingsStats({ ...settings, verbose: server.state.verbosity, detailEnabled: server.state.detailEnabled }, add),
     onShutdown: () => void stop(0),
     portFile: process.env['MEMCACHED_PORT_FILENAME'],
+    protocol: settings.bindingProtocol,
+    ...auth,
   });
   try {
     await server.start();
@@ -162,17 +191,6 @@ async function serve(settings: Settings, engine: EngineHandle, api: ServerApi): 
       void stop(0);
     });
   }
-  return undefined;
-}
-
-/**
- * Flags whose feature lands with a later piece of work: refusing them is safer than accepting
- * them and running without (an auth flag ignored would leave the cache open).
- */
-function notYetSupported(settings: Settings): string | undefined {
-  if (settings.sasl) return 'This server is not built with SASL support.';
-  if (settings.authFile !== '') return `${PROGRAM}: -Y (ASCII authentication) is not supported yet`;
-  if (settings.bindingProtocol === 'binary') return `${PROGRAM}: -B binary: the binary protocol is not supported yet`;
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 // The wasmcached command as a user runs it: exit codes and what it says on stdout and stderr.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -120,10 +120,25 @@ test('-d: the command returns at once and a detached server keeps serving', asyn
   await waitFor(() => !existsSync(pidFile));
 });
 
-test('authentication flags whose feature is not built yet are refused, not ignored', () => {
-  const sasl = run('-S', '--check-config');
-  assert.is(sasl.status, 64);
-  assert.match(sasl.stderr, /This server is not built with SASL support\./);
+test('-S needs a password file; -Y files are loaded at start with memcached\'s messages', () => {
+  const env = { ...process.env };
+  delete env['MEMCACHED_SASL_PWDB'];
+  const bare = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', '-S', '--check-config'], { cwd: root, encoding: 'utf8', env });
+  assert.is(bare.status, 1);
+  assert.match(bare.stderr, /-S needs a password file: set MEMCACHED_SASL_PWDB or --sasl-pwdb=<file>\nError initializing sasl\.\n$/);
+  const dir = mkdtempSync(join(tmpdir(), 'wasmcached-auth-'));
+  const pwdb = join(dir, 'pwdb');
+  writeFileSync(pwdb, 'alice:secret\n');
+  assert.is(run('-S', `--sasl-pwdb=${pwdb}`, '--check-config').status, 0);
+  const missing = run('-Y', join(dir, 'nope'));
+  assert.is(missing.status, 1);
+  assert.is(missing.stderr, `Could not open authfile [${join(dir, 'nope')}] for reading, error No such file or directory: No such file or directory\n`);
+  const malformed = join(dir, 'malformed');
+  writeFileSync(malformed, 'alice:secret\n\nbob:x\n');
+  const bad = run('-Y', malformed);
+  assert.is(bad.status, 1);
+  assert.is(bad.stderr, `Authfile [${malformed}] has a malformed entry. Should be 'user:password'`);
+  assert.is(run('-Y', pwdb, '-B', 'binary').stderr, 'wasmcached: ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.\nTry \'wasmcached -h\' for the options.\n');
 });
 
 test.run();

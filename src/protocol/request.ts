@@ -3,6 +3,8 @@
 // reused per connection (parsers fill it in place), so parsing allocates no objects per command;
 // keys are views into the connection's read buffer, valid until the next parse.
 
+import { createBinaryRequest } from './binary/request.ts';
+import type { BinaryRequest } from './binary/request.ts';
 import { createMetaRequest } from './meta/request.ts';
 import type { MetaRequest } from './meta/request.ts';
 
@@ -48,6 +50,11 @@ export const Command = {
   CLOSE: 28,
   /** memcached commands we recognise and answer with a fixed line (`error`), e.g. lru_crawler. */
   FIXED: 29,
+  // binary-only opcodes
+  NOOP: 30,
+  SASL_LIST_MECHS: 31,
+  SASL_AUTH: 32,
+  SASL_STEP: 33,
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 
@@ -85,6 +92,9 @@ export interface Request {
    */
   swallow: number;
   meta: MetaRequest;
+  /** Whether the request came in the binary protocol (then `bin` holds its header's facts). */
+  binary: boolean;
+  bin: BinaryRequest;
 }
 
 export function createRequest(): Request {
@@ -104,6 +114,8 @@ export function createRequest(): Request {
     error: '',
     swallow: -1,
     meta: createMetaRequest(),
+    binary: false,
+    bin: createBinaryRequest(),
   };
 }
 
@@ -120,4 +132,5 @@ export function resetRequest(req: Request): void {
   req.arg = '';
   req.error = '';
   req.swallow = -1;
+  req.binary = false;
 }

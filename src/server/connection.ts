@@ -1,14 +1,19 @@
-// One client connection's read side and state machine (cf. memcached.c drive_machine): command
-// lines parsed in place from what the socket delivered, values copied once, straight into the
-// engine's item, pipelined commands answered in one write per read, -R fairness, backpressure,
-// and memcached's limits on lines without an end.
+// One client connection's read side and state machine (cf. memcached.c drive_machine): the
+// protocol chosen by the first byte (-B auto) or forced, text command lines and binary headers
+// parsed in place from what the socket delivered, values copied once, straight into the engine's
+// item, pipelined commands answered in one write per read, -R fairness, backpressure, memcached's
+// limits on lines without an end, and authentication before anything else under -S and -Y.
 
 import type { ItemHandle } from '../engine/types.ts';
 import { createItemInfo } from '../engine/types.ts';
+import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader } from '../protocol/binary/header.ts';
+import { parseBinaryRequest } from '../protocol/binary/parse.ts';
 import { CR, LF, Output } from '../protocol/output.ts';
 import { createRequest, isStorage } from '../protocol/request.ts';
 import { parseTextLine } from '../protocol/text/parse.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
+import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
+import { BinaryNext, binaryStoreBegin, binaryStoreComplete, processBinary, saslComplete } from './binary.ts';
 import type { Context, ServerState } from './context.ts';
 import { After, processRequest, storeBegin, storeComplete } from './process.ts';
 
@@ -21,6 +26,27 @@ const State = {
   SWALLOW: 2,
 } as const;
 type State = (typeof State)[keyof typeof State];
+
+const Protocol = {
+  /** -B auto: decided by the first byte the client sends. */
+  NEGOTIATE: 0,
+  ASCII: 1,
+  BINARY: 2,
+} as const;
+type Protocol = (typeof Protocol)[keyof typeof Protocol];
+
+/** Where the bytes read in State.VALUE go. */
+const Sink = {
+  /** A text store's item; the value's CRLF follows it. */
+  TEXT_ITEM: 0,
+  /** A binary store's item; nothing follows the value. */
+  BINARY_ITEM: 1,
+  /** The data of a binary SASL request. */
+  SASL: 2,
+  /** The value and CRLF of an ASCII auth `set`. */
+  ASCII_AUTH: 3,
+} as const;
+type Sink = (typeof Sink)[keyof typeof Sink];
 
 /**
  * A line without '\n' longer than this closes the connection unless it is a get (memcached
@@ -52,12 +78,20 @@ export class Connection {
   /** `stats conns`: the server clock's current_time at the last read. */
   lastRead = 0;
   private state: State = State.COMMAND;
+  private protocol: Protocol;
   private readonly req = createRequest();
   private readonly tokens = new Tokens();
-  /** Start of a command line that has not ended yet: the chunks that hold it, in order. */
+  private readonly header = createBinaryHeader();
+  /**
+   * Start of a command that is not complete yet (a text line without its end, a binary header,
+   * extras and key not all in): the chunks that hold it, in order.
+   */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
-  /** The value being read: its item, the item's value bytes, how many are in, CRLF progress. */
+  /** Binary: the bytes the pending command needs before it can be parsed. */
+  private need = HEADER_BYTES;
+  /** The value being read: where it goes, its item, its bytes, how many are in, CRLF progress. */
+  private sink: Sink = Sink.TEXT_ITEM;
   private item: ItemHandle = 0;
   private value: Uint8Array = new Uint8Array(0);
   private filled = 0;
@@ -65,7 +99,6 @@ export class Connection {
   private tailOk = true;
   private swallowLeft = 0;
   private closed = false;
-  private traced = false;
   private paused = 0;
   /** Input left when -R made this connection yield. */
   private rest: Uint8Array | undefined;
@@ -76,7 +109,8 @@ export class Connection {
     private readonly reqsPerEvent: number,
     id = 0,
   ) {
-    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id };
+    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id, authenticated: false, saslStarted: false };
+    this.protocol = initialProtocol(server);
   }
 
   /** Bytes from the client. Replies to everything complete in them leave in one send. */
@@ -90,8 +124,9 @@ export class Connection {
     }
     let input = chunk;
     if (this.pendingBytes > 0 && this.state === State.COMMAND) {
-      if (chunk.indexOf(LF) < 0) {
-        this.keepPartialLine(chunk);
+      const completes = this.protocol === Protocol.BINARY ? this.pendingBytes + chunk.length >= this.need : chunk.indexOf(LF) >= 0;
+      if (!completes) {
+        this.keepPartial(chunk);
         this.flush();
         return;
       }
@@ -136,6 +171,7 @@ export class Connection {
   resetInput(): void {
     this.dropItem();
     this.state = State.COMMAND;
+    this.protocol = initialProtocol(this.ctx.server);
     this.pending = [];
     this.pendingBytes = 0;
     this.rest = undefined;
@@ -166,9 +202,20 @@ export class Connection {
         this.yieldRest(buf.subarray(pos));
         return;
       }
+      if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
+      if (this.protocol === Protocol.BINARY) {
+        const next = this.binaryCommand(buf, pos, end);
+        if (next < 0) {
+          this.keepPartial(pos === 0 ? buf : buf.slice(pos));
+          return;
+        }
+        commands++;
+        pos = next;
+        continue;
+      }
       const lf = buf.indexOf(LF, pos);
       if (lf < 0) {
-        this.keepPartialLine(pos === 0 ? buf : buf.slice(pos));
+        this.keepPartial(pos === 0 ? buf : buf.slice(pos));
         return;
       }
       commands++;
@@ -177,20 +224,103 @@ export class Connection {
     }
   }
 
+  /** -B auto: a first byte of 0x80 makes the connection binary (try_read_command_negotiate). */
+  private negotiate(first: number): void {
+    this.protocol = first === MAGIC_REQUEST ? Protocol.BINARY : Protocol.ASCII;
+    const server = this.ctx.server;
+    if (server.verbosity > 1) server.trace(`${this.ctx.id}: Client using the ${this.protocol === Protocol.BINARY ? 'binary' : 'ascii'} protocol`);
+  }
+
+  /**
+   * The binary request at buf[pos, end): executed once its header, extras and key are in.
+   * Returns where the next input starts, or -1 when more bytes are needed (`need` says how many).
+   */
+  private binaryCommand(buf: Uint8Array, pos: number, end: number): number {
+    const ctx = this.ctx;
+    const server = ctx.server;
+    if (end - pos < HEADER_BYTES) {
+      this.need = HEADER_BYTES;
+      return -1;
+    }
+    const h = this.header;
+    readHeader(buf, pos, h);
+    if (h.magic !== MAGIC_REQUEST) {
+      // conn_closing at once: replies to this read's earlier requests are never written.
+      if (server.verbosity > 0) server.trace(`Invalid magic:  ${h.magic.toString(16)}`);
+      this.ctx.out.clear();
+      this.close();
+      return end;
+    }
+    this.need = HEADER_BYTES + h.extlen + h.keylen;
+    if (end - pos < this.need) return -1;
+    if (server.verbosity > 1) server.trace(dumpHeader(`<${ctx.id} Read binary protocol data:`, `<${ctx.id}   `, buf, pos));
+    const req = this.req;
+    parseBinaryRequest(h, buf, pos, req);
+    const next = pos + this.need;
+    this.need = HEADER_BYTES;
+    switch (processBinary(ctx, req)) {
+      case BinaryNext.CLOSE:
+        this.close();
+        return end;
+      case BinaryNext.STORE: {
+        const item = binaryStoreBegin(ctx, req);
+        if (item > 0) this.startValue(Sink.BINARY_ITEM, ctx.engine.itemValue(item), item);
+        break;
+      }
+      case BinaryNext.READ_SASL:
+        this.startValue(Sink.SASL, new Uint8Array(req.nbytes), 0);
+        break;
+    }
+    if (req.swallow > 0 && this.state === State.COMMAND) {
+      this.swallowLeft = req.swallow;
+      this.state = State.SWALLOW;
+    }
+    return next;
+  }
+
+  /** Reads a value into `value` next (completing at once when it is empty and nothing follows it). */
+  private startValue(sink: Sink, value: Uint8Array, item: ItemHandle): void {
+    this.sink = sink;
+    this.item = item;
+    this.value = value;
+    this.filled = 0;
+    this.tail = 0;
+    this.tailOk = true;
+    this.state = State.VALUE;
+    if (value.length === 0 && sink !== Sink.TEXT_ITEM) this.valueRead();
+  }
+
+  /** A value that has no CRLF after it is in. */
+  private valueRead(): void {
+    const item = this.item;
+    this.item = 0;
+    this.state = State.COMMAND;
+    const ctx = this.ctx;
+    switch (this.sink) {
+      case Sink.BINARY_ITEM:
+        return binaryStoreComplete(ctx, this.req, item);
+      case Sink.SASL:
+        return saslComplete(ctx, this.req, this.value);
+      case Sink.ASCII_AUTH:
+        return asciiAuthData(ctx, this.value, this.tokens, ctx.server.asciiAuth ?? []);
+    }
+  }
+
   private command(buf: Uint8Array, start: number, lf: number): void {
     const req = this.req;
     const ctx = this.ctx;
     if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
+    if (ctx.server.asciiAuth !== undefined && !ctx.authenticated) {
+      const bytes = asciiAuthLine(ctx, buf, start, lf, this.tokens);
+      if (bytes === AUTH_CLOSE) this.close();
+      else if (bytes !== AUTH_ANSWERED) this.startValue(Sink.ASCII_AUTH, new Uint8Array(bytes), 0);
+      return;
+    }
     parseTextLine(buf, start, lf, req, this.tokens);
     if (isStorage(req.command)) {
       const item = storeBegin(ctx, req);
       if (item > 0) {
-        this.item = item;
-        this.value = ctx.engine.itemValue(item);
-        this.filled = 0;
-        this.tail = 0;
-        this.tailOk = true;
-        this.state = State.VALUE;
+        this.startValue(Sink.TEXT_ITEM, ctx.engine.itemValue(item), item);
       } else if (req.swallow > 0) {
         this.swallowLeft = req.swallow;
         this.state = State.SWALLOW;
@@ -200,18 +330,14 @@ export class Connection {
     if (processRequest(ctx, req) === After.CLOSE) this.close();
   }
 
-  /** -vv: the command line as memcached prints it ("<fd line"), and the protocol on the first. */
+  /** -vv: the command line as memcached prints it ("<fd line"). */
   private traceCommand(buf: Uint8Array, start: number, lf: number): void {
     const server = this.ctx.server;
-    if (!this.traced) {
-      this.traced = true;
-      server.trace(`${this.ctx.id}: Client using the ascii protocol`);
-    }
     const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
     server.trace(`<${this.ctx.id} ${Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1')}`);
   }
 
-  /** Copies value bytes into the item, then checks the CRLF after them. */
+  /** Copies value bytes into the item (or buffer), then checks a text value's CRLF. */
   private readValue(buf: Uint8Array, pos: number, end: number): number {
     const want = this.value.length - this.filled;
     if (want > 0) {
@@ -219,6 +345,7 @@ export class Connection {
       if (n === end - pos && pos === 0) this.value.set(buf, this.filled);
       else this.value.set(buf.subarray(pos, pos + n), this.filled);
       this.filled += n;
+      if (this.filled === this.value.length && this.sink !== Sink.TEXT_ITEM) this.valueRead();
       return pos + n;
     }
     const byte = buf[pos]!;
@@ -233,12 +360,17 @@ export class Connection {
     return pos + 1;
   }
 
-  /** Keeps the start of a line that has not ended; enforces memcached's line limits. */
-  private keepPartialLine(part: Uint8Array): void {
+  /**
+   * Keeps the start of a command that is not complete; enforces memcached's line limits (a
+   * binary command's prefix is bounded by its header's u8 and u16 lengths).
+   */
+  private keepPartial(part: Uint8Array): void {
     this.pending.push(part);
     this.pendingBytes += part.length;
-    if (this.pendingBytes <= LINE_MAX_NO_GET) return;
-    if (!isGetLine(leading(this.pending, GET_WORD_BY))) {
+    if (this.protocol === Protocol.BINARY || this.pendingBytes <= LINE_MAX_NO_GET) return;
+    // Before ASCII authentication there is no multi-get exception (try_read_command_asciiauth).
+    const unauthenticated = this.ctx.server.asciiAuth !== undefined && !this.ctx.authenticated;
+    if (unauthenticated || !isGetLine(leading(this.pending, GET_WORD_BY))) {
       this.close();
       return;
     }
@@ -293,6 +425,10 @@ export class Connection {
     this.paused &= ~reason;
     if (this.paused === 0 && !this.closed) this.transport.resumeReading();
   }
+}
+
+function initialProtocol(server: ServerState): Protocol {
+  return server.protocol === 'binary' ? Protocol.BINARY : server.protocol === 'ascii' ? Protocol.ASCII : Protocol.NEGOTIATE;
 }
 
 /** How far into a line isGetLine looks: the leading spaces allowed and "gets ". */

@@ -4,6 +4,7 @@
 import type { ServerCore } from '../engine/clock.ts';
 import type { EngineHandle, ItemInfo, MaybePromise } from '../engine/types.ts';
 import type { Output } from '../protocol/output.ts';
+import type { AuthEntry } from './auth.ts';
 import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
 
@@ -20,6 +21,12 @@ export interface ServerState {
   readonly dumpEnabled: boolean;
   /** The VERSION reply's text. */
   readonly version: string;
+  /** -B: how a connection's protocol is chosen ('auto': by its first byte). */
+  readonly protocol: 'auto' | 'ascii' | 'binary';
+  /** -S: binary connections must authenticate with SASL PLAIN against this password file. */
+  readonly saslPwdb: string | undefined;
+  /** -Y: text connections must authenticate with one of these before anything else. */
+  readonly asciiAuth: readonly AuthEntry[] | undefined;
   /** memcached's settings.verbose, changed by the `verbosity` command. */
   verbosity: number;
   /** `stats detail on|off` (and -D): whether prefixStats counts. */
@@ -45,6 +52,10 @@ export interface Context {
   readonly info: ItemInfo;
   /** The connection's number in traces and `stats conns` (memcached shows its fd). */
   readonly id: number;
+  /** Whether the connection has authenticated (SASL or an ASCII auth token). */
+  authenticated: boolean;
+  /** SASL: an AUTH without data was answered "continue"; the PLAIN message comes in a STEP. */
+  saslStarted: boolean;
 }
 
 /**

@@ -9,6 +9,7 @@ import { chmodSync, lstatSync, renameSync, unlinkSync, writeFileSync } from 'nod
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
+import type { AuthEntry } from './auth.ts';
 import { Connection } from './connection.ts';
 import type { ServerState } from './context.ts';
 import { PrefixStats } from './prefix-stats.ts';
@@ -50,6 +51,12 @@ export interface ServerOptions {
   onShutdown(graceful: boolean): void;
   /** MEMCACHED_PORT_FILENAME: where to write the ports bound, as memcached does. */
   portFile?: string;
+  /** -B: 'auto' (default) chooses each connection's protocol by its first byte. */
+  protocol?: 'auto' | 'ascii' | 'binary';
+  /** -S: SASL PLAIN required of binary connections, checked against this `user:password` file. */
+  saslPwdb?: string;
+  /** -Y: the entries of the ASCII authentication file (see loadAuthFile). */
+  asciiAuth?: readonly AuthEntry[];
 }
 
 /** memcached's reserved_fds, and the three standard descriptors its fd arithmetic also counts. */
@@ -98,6 +105,9 @@ export class MemcachedServer {
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
       version: o.version,
+      protocol: o.protocol ?? (o.saslPwdb !== undefined ? 'binary' : o.asciiAuth !== undefined ? 'ascii' : 'auto'),
+      saslPwdb: o.saslPwdb,
+      asciiAuth: o.asciiAuth,
       verbosity: o.verbosity,
       detailEnabled: o.detailEnabled ?? false,
       prefixStats: new PrefixStats((o.statPrefix ?? ':').charCodeAt(0)),

@@ -78,6 +78,8 @@ export interface Settings {
   detailEnabled: boolean;
   /** -S */
   sasl: boolean;
+  /** --sasl-pwdb: the SASL password file ('' for MEMCACHED_SASL_PWDB from the environment). */
+  saslPwdb: string;
   /** -Y: the ascii authentication file, '' for none. */
   authFile: string;
   /** -F inverted. */
@@ -200,6 +202,7 @@ export function defaultSettings(): Settings {
     statPrefix: ':',
     detailEnabled: false,
     sasl: false,
+    saslPwdb: '',
     authFile: '',
     flushEnabled: true,
     dumpEnabled: true,
@@ -488,6 +491,11 @@ const OPTIONS: readonly OptionSpec[] = [
     long: 'engine-config', takes: 'required', arg: '<config>',
     help: [`engine settings 'key=value;key=value', after (and over) the`, 'ones -m -M -f -n -I -C -o imply'],
     apply: (s, v) => { s.engineConfig = s.engineConfig === '' ? v : `${s.engineConfig};${v}`; },
+  },
+  {
+    long: 'sasl-pwdb', takes: 'required', arg: '<file>',
+    help: ['SASL password file for -S, one user:password a line', '(default: $MEMCACHED_SASL_PWDB)'],
+    apply: (s, v) => { s.saslPwdb = v; },
   },
   {
     long: 'check-config', takes: 'none', help: ['load and initialize the engine, then exit (0 when it', 'accepts the configuration)'],

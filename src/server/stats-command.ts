@@ -3,6 +3,7 @@
 // `settings`, `conns`, `cachedump`, and the engine's groups (items, slabs, sizes).
 
 import { Status } from '../engine/status.ts';
+import type { AddStat } from '../engine/types.ts';
 import { encodeAscii } from '../protocol/output.ts';
 import { parseU32 } from '../protocol/numbers.ts';
 import { BAD_FORMAT } from '../protocol/replies.ts';
@@ -25,10 +26,30 @@ function line(ctx: Context, text: string): void {
 }
 
 /** Collects an engine group into a map (the engines answer synchronously). */
-function engineGroup(ctx: Context, group: string): Map<string, string> | undefined {
+export function engineGroup(ctx: Context, group: string): Map<string, string> | undefined {
   const lines = new Map<string, string>();
   const status = sync(ctx.engine.getStats(group, (key, value) => void lines.set(key, value)));
   return status === Status.SUCCESS ? lines : undefined;
+}
+
+/** `stats` with no group: the server's lines and the engine's, in memcached's order. */
+export function generalStats(ctx: Context, add: AddStat): void {
+  const engine = engineGroup(ctx, '') ?? new Map<string, string>();
+  reportGeneralStats(ctx.server.processFacts(), ctx.server.stats, engine, add);
+}
+
+/** `stats settings`: the engine's lines and the server's, in memcached's order. */
+export function settingsStats(ctx: Context, add: AddStat): void {
+  const lines = engineGroup(ctx, 'settings') ?? new Map<string, string>();
+  ctx.server.settingsStats((k, v) => void lines.set(k, v));
+  addInOrder(SETTINGS_STATS_ORDER, lines, add);
+}
+
+/** `stats reset`: the engine's counters, the server's and the per-prefix ones. */
+export function resetStats(ctx: Context): void {
+  ctx.engine.resetStats();
+  ctx.server.stats.reset();
+  ctx.server.prefixStats.clear();
 }
 
 export function reportStats(ctx: Context, arg: string): void {
@@ -36,27 +57,20 @@ export function reportStats(ctx: Context, arg: string): void {
   const group = words[0] ?? '';
   const server = ctx.server;
   switch (group) {
-    case '': {
-      const engine = engineGroup(ctx, '') ?? new Map<string, string>();
-      reportGeneralStats(server.processFacts(), server.stats, engine, (k, v) => statLine(ctx, k, v));
+    case '':
+      generalStats(ctx, (k, v) => statLine(ctx, k, v));
       ctx.out.raw(END);
       return;
-    }
     case 'reset':
-      ctx.engine.resetStats();
-      server.stats.reset();
-      server.prefixStats.clear();
+      resetStats(ctx);
       line(ctx, 'RESET');
       return;
     case 'detail':
       return detail(ctx, words[1]);
-    case 'settings': {
-      const lines = engineGroup(ctx, 'settings') ?? new Map<string, string>();
-      server.settingsStats((k, v) => void lines.set(k, v));
-      addInOrder(SETTINGS_STATS_ORDER, lines, (k, v) => statLine(ctx, k, v));
+    case 'settings':
+      settingsStats(ctx, (k, v) => statLine(ctx, k, v));
       ctx.out.raw(END);
       return;
-    }
     case 'conns':
       server.connStats((k, v) => statLine(ctx, k, v));
       ctx.out.raw(END);
