@@ -69,7 +69,7 @@ export function engineInit(
   const aBytes = assocRegionBytes(maxP, 0);
   const bBytes = assocRegionBytes(maxP, 1);
   const pagesAt = (hashAt + aBytes + bBytes + 4095) & ~4095;
-  const end = <u64>pagesAt + <u64>pages * <u64>pageSize;
+  const end = <u64>pagesAt + <u64>pagesTotal * <u64>pageSize;
   if (end > MEMORY_MAX || !memoryEnsure(end)) return INIT_NO_MEMORY;
   setRegions(base, classesAt, statsAt, sizesAt, hashAt, hashAt + aBytes, pagesAt);
   assocInit(power, maxP);

@@ -1,6 +1,8 @@
 // Slab classes and their free lists; cf. memcached slabs.c. Memory is handed to a class one
 // page at a time, split into equal chunks; freed chunks go back to their class's free list.
-// Pages are never taken back from a class (no slab automove).
+// Pages are never taken back from a class (no slab automove). As in memcached's
+// do_slabs_newslab, a class without pages gets its first one even when the limit is reached,
+// so the arena holds the limit's pages and one more per class.
 
 import {
   CHUNK_LINK, CL_FREE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, IT_CLSID, IT_FLAGS, IT_HEADER,
@@ -10,12 +12,14 @@ import {
 const CHUNK_ALIGN_BYTES: u32 = 8;
 
 export let powerLargest: u32 = 0;
+/** The pages -m allows, and the arena's pages: those and a first page for every class. */
+export let pagesLimit: u32 = 0;
 export let pagesTotal: u32 = 0;
 export let pagesUsed: u32 = 0;
 
 /** Builds the class table (cf. slabs_init); returns the number of classes. */
 export function slabsInit(chunkSize: u32, factor: f64, pages: u32): u32 {
-  pagesTotal = pages;
+  pagesLimit = pages;
   pagesUsed = 0;
   let size: u32 = IT_HEADER + chunkSize;
   let i: u32 = 0;
@@ -27,6 +31,7 @@ export function slabsInit(chunkSize: u32, factor: f64, pages: u32): u32 {
   }
   powerLargest = i;
   initClass(i, slabChunkMax);
+  pagesTotal = pages + i;
   return i;
 }
 
@@ -75,8 +80,9 @@ export function slabsFree(chunk: usize, cls: u32): void {
 }
 
 function newPage(cls: u32): bool {
-  if (pagesUsed >= pagesTotal) return false;
   const rec = classRec(cls);
+  if (pagesUsed >= pagesLimit && load<u32>(rec, CL_PAGES) > 0) return false;
+  if (pagesUsed >= pagesTotal) return false;
   const page = pagesBase + <usize>pagesUsed * slabPageSize;
   pagesUsed++;
   store<u32>(rec, load<u32>(rec, CL_PAGES) + 1, CL_PAGES);

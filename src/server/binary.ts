@@ -131,6 +131,8 @@ export function processBinary(ctx: Context, req: Request): BinaryNext {
       return BinaryNext.CONTINUE;
     case Command.SASL_LIST_MECHS:
       if (!saslEnabled(ctx, req)) return BinaryNext.CONTINUE;
+      // memcached's init_sasl_conn: listing the mechanisms starts over, unauthenticated.
+      ctx.authenticated = false;
       respond(ctx, req, MECHANISMS);
       return BinaryNext.CONTINUE;
     case Command.SASL_AUTH:
@@ -154,8 +156,8 @@ function getOrTouch(ctx: Context, req: Request): void {
   const touching = req.command !== Command.GET;
   const key = req.key;
   if (server.verbosity > 1) server.trace(`<${ctx.id} ${touching ? 'TOUCH' : 'GET'} ${latin1(key)}`);
-  server.stats.cmdGet++;
   if (touching) server.stats.cmdTouch++;
+  else server.stats.cmdGet++;
   const item = sync(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
   if (server.detailEnabled) server.prefixStats.recordGet(key, item > 0);
   const returnKey = req.bin.returnKey;
@@ -199,8 +201,9 @@ export function binaryStoreBegin(ctx: Context, req: Request): ItemHandle {
 /** Links an item whose value was read (complete_update_bin). */
 export function binaryStoreComplete(ctx: Context, req: Request, item: ItemHandle): void {
   const { engine, info } = ctx;
-  // A non-zero CAS makes set, add and replace a compare-and-swap (memcached's NREAD_CAS).
-  const cas = req.cas;
+  // A non-zero CAS makes set, add and replace a compare-and-swap (memcached's NREAD_CAS);
+  // without CAS (-C) memcached never sets it on the item, so it is ignored.
+  const cas = ctx.server.casEnabled ? req.cas : 0n;
   const storeAsCas = cas !== 0n && req.command !== Command.APPEND && req.command !== Command.PREPEND;
   const operation = storeAsCas ? StoreOperation.CAS : STORE_OPERATION[req.command]!;
   const status = sync(engine.store(item, operation, cas));
@@ -304,7 +307,7 @@ function stats(ctx: Context, req: Request): void {
     settingsStats(ctx, add);
   } else if (group.startsWith('detail')) {
     const what = group.slice(6);
-    if (what.startsWith(' dump')) add('detailed', ctx.server.prefixStats.dump());
+    if (what.startsWith(' dump')) add('detailed', `${ctx.server.prefixStats.dump()}END\r\n`);
     else if (what.startsWith(' on')) ctx.server.detailEnabled = true;
     else if (what.startsWith(' off')) ctx.server.detailEnabled = false;
     else return respondError(ctx, req, BinaryStatus.KEY_ENOENT);
@@ -349,30 +352,40 @@ function saslBegin(ctx: Context, req: Request): BinaryNext {
 }
 
 /**
- * process_bin_complete_sasl_auth with PLAIN as the only mechanism: AUTH with the message
- * authenticates at once; AUTH without data answers "continue" and the message comes in a STEP.
- * Every attempt starts unauthenticated.
+ * process_bin_complete_sasl_auth with PLAIN as the only mechanism. AUTH with the message
+ * authenticates at once; AUTH without data answers "continue" and the message comes in a STEP
+ * (a failed STEP may be retried). Every attempt starts unauthenticated.
  */
 export function saslComplete(ctx: Context, req: Request, data: Uint8Array): void {
   const server = ctx.server;
+  const sasl = ctx.sasl;
   const mech = latin1(req.key);
   if (server.verbosity > 0) server.trace(`mech:  \`\`${mech}'' with ${data.length} bytes of data`);
   ctx.authenticated = false;
-  const plain = mech.toUpperCase() === 'PLAIN';
   let ok = false;
   if (req.command === Command.SASL_AUTH) {
-    ctx.saslStarted = plain;
-    if (plain && data.length === 0) {
+    const plain = mech.toUpperCase() === 'PLAIN';
+    if (sasl.completed) {
+      // sasl_server_start on a finished exchange fails, and the failure resets it.
+      sasl.completed = false;
+      sasl.started = false;
+    } else if (plain && data.length === 0) {
+      sasl.started = true;
+      sasl.awaitingStep = true;
       header(ctx, req, BinaryStatus.AUTH_CONTINUE, 0, 0, 0, 0n);
       return;
+    } else {
+      ok = plain && checkPlain(server.saslPwdb!, data);
+      sasl.started = ok;
+      sasl.awaitingStep = false;
     }
-    ok = plain && checkPlain(server.saslPwdb!, data);
-  } else if (ctx.saslStarted) {
+  } else if (sasl.started && sasl.awaitingStep) {
     ok = checkPlain(server.saslPwdb!, data);
+    if (ok) sasl.awaitingStep = false;
   }
-  ctx.saslStarted = false;
   server.stats.authCmds++;
   if (ok) {
+    sasl.completed = true;
     ctx.authenticated = true;
     respond(ctx, req, AUTHENTICATED);
     return;

@@ -109,7 +109,7 @@ export class Connection {
     private readonly reqsPerEvent: number,
     id = 0,
   ) {
-    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id, authenticated: false, saslStarted: false };
+    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
   }
 

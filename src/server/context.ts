@@ -21,6 +21,8 @@ export interface ServerState {
   readonly dumpEnabled: boolean;
   /** The VERSION reply's text. */
   readonly version: string;
+  /** Whether items keep a CAS (the engine's cas_enabled; -C turns it off). */
+  casEnabled: boolean;
   /** -B: how a connection's protocol is chosen ('auto': by its first byte). */
   readonly protocol: 'auto' | 'ascii' | 'binary';
   /** -S: binary connections must authenticate with SASL PLAIN against this password file. */
@@ -54,8 +56,19 @@ export interface Context {
   readonly id: number;
   /** Whether the connection has authenticated (SASL or an ASCII auth token). */
   authenticated: boolean;
-  /** SASL: an AUTH without data was answered "continue"; the PLAIN message comes in a STEP. */
-  saslStarted: boolean;
+  readonly sasl: SaslState;
+}
+
+/**
+ * A connection's SASL exchange as memcached and Cyrus SASL keep it: memcached's sasl_started
+ * (an AUTH that succeeded or continued lets STEPs through), whether PLAIN waits for its message
+ * in a STEP (an AUTH without data), and whether the exchange completed (Cyrus then refuses a
+ * new start once; the failure resets it).
+ */
+export interface SaslState {
+  started: boolean;
+  awaitingStep: boolean;
+  completed: boolean;
 }
 
 /**

@@ -113,8 +113,9 @@ function retrieve(ctx: Context, req: Request): void {
   const withCas = req.command === Command.GETS || req.command === Command.GATS;
   for (let k = 0; k < req.keyCount; k++) {
     const key = req.keys[k]!;
-    stats.cmdGet++;
+    // memcached counts a gat as a touch only, not as a get.
     if (touching) stats.cmdTouch++;
+    else stats.cmdGet++;
     const item = sync(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
     if (ctx.server.detailEnabled) ctx.server.prefixStats.recordGet(key, item > 0);
     if (item <= 0) continue;

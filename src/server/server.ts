@@ -105,6 +105,7 @@ export class MemcachedServer {
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
       version: o.version,
+      casEnabled: true,
       protocol: o.protocol ?? (o.saslPwdb !== undefined ? 'binary' : o.asciiAuth !== undefined ? 'ascii' : 'auto'),
       saslPwdb: o.saslPwdb,
       asciiAuth: o.asciiAuth,
@@ -117,6 +118,10 @@ export class MemcachedServer {
       trace: (line) => void process.stderr.write(`${line}\n`),
       settingsStats: (add) => o.settingsStats(add),
     };
+    // The binary protocol needs to know whether a request's CAS means anything (-C).
+    void o.engine.getStats('settings', (key, value) => {
+      if (key === 'cas_enabled') this.state.casEnabled = value !== 'no';
+    });
   }
 
   /** Opens every listener; rejects when one cannot be opened (the CLI then exits). */

@@ -28,6 +28,9 @@ export class Slabs {
   readonly classes: SlabClass[] = [];
   /** The id of the largest class (power_largest), whose chunk size is slab_chunk_max. */
   readonly largest: number;
+  /** The pages -m allows; a class without pages still gets one past it (do_slabs_newslab). */
+  readonly pagesLimit: number;
+  /** The most pages ever handed out: the limit and a first page for every class. */
   readonly pagesTotal: number;
   pagesUsed = 0;
 
@@ -49,7 +52,8 @@ export class Slabs {
       pages: 0,
       free: 0,
     });
-    this.pagesTotal = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
+    this.pagesLimit = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
+    this.pagesTotal = this.pagesLimit + this.largest;
   }
 
   /** The smallest class whose chunks hold `ntotal` bytes; 0 when none does (ntotal > slab_chunk_max). */
@@ -60,10 +64,13 @@ export class Slabs {
     return 0;
   }
 
-  /** Takes one chunk of a class, giving it a new page when it has no free chunk and pages remain. */
+  /**
+   * Takes one chunk of a class, giving it a new page when it has no free chunk and the limit
+   * allows one, or it has no page yet.
+   */
   take(clsid: number): boolean {
     const cls = this.classes[clsid]!;
-    if (cls.free === 0 && this.pagesUsed < this.pagesTotal) {
+    if (cls.free === 0 && (this.pagesUsed < this.pagesLimit || cls.pages === 0)) {
       this.pagesUsed += 1;
       cls.pages += 1;
       cls.free += cls.perslab;
