@@ -33,6 +33,8 @@ export const BinaryNext = {
   READ_SASL: 2,
   /** A store: call binaryStoreBegin, read the value into its item, then binaryStoreComplete. */
   STORE: 3,
+  /** Write what is pending now (NOOP). */
+  FLUSH: 4,
 } as const;
 export type BinaryNext = (typeof BinaryNext)[keyof typeof BinaryNext];
 
@@ -119,7 +121,7 @@ export function processBinary(ctx: Context, req: Request): BinaryNext {
       return BinaryNext.CONTINUE;
     case Command.NOOP:
       respond(ctx, req, undefined);
-      return BinaryNext.CONTINUE;
+      return BinaryNext.FLUSH;
     case Command.VERSION:
       respond(ctx, req, encodeAscii(ctx.server.version));
       return BinaryNext.CONTINUE;
@@ -190,7 +192,11 @@ export function binaryStoreBegin(ctx: Context, req: Request): ItemHandle {
   if (server.verbosity > 1) server.trace(append ? `Value len is ${req.nbytes}` : `<${ctx.id} ${req.command === Command.ADD ? 'ADD' : req.command === Command.SET ? 'SET' : 'REPLACE'} ${latin1(req.key)} Value len is ${req.nbytes}`);
   if (server.detailEnabled) server.prefixStats.recordSet(req.key);
   const operation = STORE_OPERATION[req.command]!;
-  const item = sync(ctx.engine.allocate(req.key, req.nbytes, append ? 0 : req.flags, append ? 0 : req.exptime, operation));
+  // A length that wrapped negative is too large for memcached's item_size_ok, and nothing is swallowed.
+  const item =
+    req.nbytes < 0
+      ? -Status.E2BIG
+      : sync(ctx.engine.allocate(req.key, req.nbytes, append ? 0 : req.flags, append ? 0 : req.exptime, operation));
   if (item > 0) return item;
   if (-item === Status.E2BIG) respondError(ctx, req, BinaryStatus.E2BIG);
   else outOfMemory(ctx, req, 'Out of memory allocating item');
@@ -342,7 +348,7 @@ function saslBegin(ctx: Context, req: Request): BinaryNext {
     req.swallow = vlen;
     return BinaryNext.CONTINUE;
   }
-  if (vlen > SASL_DATA_MAX) {
+  if (vlen < 0 || vlen > SASL_DATA_MAX) {
     respondError(ctx, req, BinaryStatus.ENOMEM);
     req.swallow = vlen;
     return BinaryNext.CONTINUE;

@@ -6,7 +6,7 @@
 
 import type { ItemHandle } from '../engine/types.ts';
 import { createItemInfo } from '../engine/types.ts';
-import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader } from '../protocol/binary/header.ts';
+import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader, REQUEST_PREFIX_MAX } from '../protocol/binary/header.ts';
 import { parseBinaryRequest } from '../protocol/binary/parse.ts';
 import { CR, LF, Output } from '../protocol/output.ts';
 import { createRequest, isStorage } from '../protocol/request.ts';
@@ -252,6 +252,11 @@ export class Connection {
       return end;
     }
     this.need = HEADER_BYTES + h.extlen + h.keylen;
+    if (this.need > REQUEST_PREFIX_MAX) {
+      // memcached's read buffer can never hold it: closed without a reply.
+      this.close();
+      return end;
+    }
     if (end - pos < this.need) return -1;
     if (server.verbosity > 1) server.trace(dumpHeader(`<${ctx.id} Read binary protocol data:`, `<${ctx.id}   `, buf, pos));
     const req = this.req;
@@ -269,6 +274,10 @@ export class Connection {
       }
       case BinaryNext.READ_SASL:
         this.startValue(Sink.SASL, new Uint8Array(req.nbytes), 0);
+        break;
+      case BinaryNext.FLUSH:
+        // NOOP forces a write of what is pending (conn_mwrite), so a later bad magic loses less.
+        this.flush();
         break;
     }
     if (req.swallow > 0 && this.state === State.COMMAND) {

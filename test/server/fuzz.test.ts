@@ -5,19 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LINE_MAX_GET } from '../../src/server/connection.ts';
 import { Client, fakeConnection, startServer } from './serve.ts';
+import { rng } from './random.ts';
 
 const CASES = 30_000;
 
-/** xorshift32: the same cases on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 const CORPUS = [
   'get a b c\r\n', 'gets a\r\n', 'gat 10 a b\r\n', 'gats 0 a\r\n',

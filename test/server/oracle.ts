@@ -5,6 +5,8 @@
 // Environment: DIFF_SUBJECT=memcached compares two memcached processes (which proves the sessions
 // deterministic); DIFF_MEMCACHED and DIFF_WASMCACHED point at other builds; DIFF_CONCURRENCY sets
 // how many sessions run at once (4); DIFF_SHOW=1 prints memcached's reply to every session.
+// A session speaks the text protocol (text and meta commands) or the binary one; binary replies are
+// compared packet by packet (one line each, see normaliseBinary).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +14,8 @@ import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAGIC_REQUEST, MAGIC_RESPONSE, OPCODE, STATUS, noopResponse, opcodeName, packetEnd, parsePackets, request } from './binary-packets.ts';
+import type { Packet } from './binary-packets.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -79,6 +83,12 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free TCP port found in ${PORT_MIN}..${PORT_MAX}`);
 }
 
+/** How a server is started beyond its flags. */
+export interface StartOptions {
+  /** Added to (or replacing) the test process's environment. */
+  env?: Readonly<Record<string, string>>;
+}
+
 /** The command line that starts `kind` on `port` with the session's extra flags. */
 function commandFor(kind: ServerKind, port: number, flags: readonly string[]): [string, string[]] {
   const common = ['-p', String(port), '-U', '0', '-l', HOST, ...flags];
@@ -117,9 +127,10 @@ function probe(port: number): Promise<boolean> {
   });
 }
 
-async function launch(kind: ServerKind, port: number, flags: readonly string[]): Promise<ServerProcess> {
+async function launch(kind: ServerKind, port: number, flags: readonly string[], options: StartOptions): Promise<ServerProcess> {
   const [command, args] = commandFor(kind, port, flags);
-  const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = options.env ? { ...process.env, ...options.env } : process.env;
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -179,11 +190,11 @@ class StartError extends Error {
 }
 
 /** Starts `kind` with `flags` on a free port; waits until it accepts connections. */
-export async function startServer(kind: ServerKind, flags: readonly string[] = []): Promise<ServerProcess> {
+export async function startServer(kind: ServerKind, flags: readonly string[] = [], options: StartOptions = {}): Promise<ServerProcess> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      return await launch(kind, port, flags);
+      return await launch(kind, port, flags, options);
     } catch (error) {
       // Another process may take the port between the check and the server's bind.
       const taken = error instanceof StartError && /already in use|EADDRINUSE/i.test(error.stderr);
@@ -200,6 +211,8 @@ export type Step = string | Uint8Array | Instruction;
 
 export type Instruction =
   | { readonly kind: 'bytes'; readonly count: number; readonly timeoutMs: number }
+  | { readonly kind: 'packets'; readonly count: number; readonly timeoutMs: number }
+  | { readonly kind: 'stats-end'; readonly timeoutMs: number }
   | { readonly kind: 'lines'; readonly count: number; readonly timeoutMs: number }
   | { readonly kind: 'text'; readonly text: string; readonly timeoutMs: number }
   | { readonly kind: 'quiet'; readonly ms: number }
@@ -213,6 +226,13 @@ const WAIT_TIMEOUT_MS = 3_000;
 
 /** Wait until `count` more reply bytes have arrived. */
 export const waitBytes = (count: number, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'bytes', count, timeoutMs });
+/** Wait until `count` more complete binary packets have arrived (the mark must be at a packet's start). */
+export const waitPackets = (count: number, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'packets', count, timeoutMs });
+/**
+ * Wait for the end of a binary STAT reply: the packet with an empty key that ends the list, or an
+ * error status (the mark must be at a packet's start).
+ */
+export const waitStatsEnd = (timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'stats-end', timeoutMs });
 /** Wait until `count` more reply lines (ending in \n) have arrived. */
 export const waitLines = (count: number, timeoutMs = WAIT_TIMEOUT_MS): Instruction => ({ kind: 'lines', count, timeoutMs });
 /** Wait until the reply contains `text` (e.g. 'END\r\n') past the mark. */
@@ -242,6 +262,27 @@ export interface SessionResult {
 }
 
 /**
+ * Which protocol a session speaks, which decides its end marker and how its replies are compared:
+ * 'text' (text and meta commands) or 'binary'.
+ */
+export type Protocol = 'text' | 'binary';
+
+/**
+ * The protocol a session speaks unless told: binary if its first byte is the binary request magic
+ * (0x80), as memcached's protocol negotiation decides from a connection's first byte.
+ */
+export function sessionProtocol(steps: readonly Step[]): Protocol {
+  for (const step of steps) {
+    if (typeof step === 'string') {
+      if (step.length > 0) return step.charCodeAt(0) === MAGIC_REQUEST ? 'binary' : 'text';
+    } else if (step instanceof Uint8Array) {
+      if (step.length > 0) return step[0] === MAGIC_REQUEST ? 'binary' : 'text';
+    }
+  }
+  return 'text';
+}
+
+/**
  * When a session is over: the connection is closed, or no reply byte came for `quietMs`; or, once
  * `expected()` (what the oracle ended with) is known, the reply is as long and then quiet for
  * `settleMs` (and closed too, if the oracle's was, or quiet for `quietMs`).
@@ -256,16 +297,37 @@ export interface EndRule {
 
 /**
  * The oracle's reply ends where memcached answers `mg <END_MARKER_KEY> O<nonce>` (a miss, `EN
- * O<nonce>`): a quiet period alone would cut a reply short when the machine is busy. The subject
- * is not sent the marker (it might not have mg); it is judged by the oracle's length instead.
+ * O<nonce>`), or in a binary session a NOOP whose opaque is the nonce: a quiet period alone would
+ * cut a reply short when the machine is busy. The subject is not sent the marker (it might not
+ * have mg); it is judged by the oracle's length instead.
  */
 const ORACLE_END: EndRule = { quietMs: 60, marker: true };
 const END_MARKER_KEY = '__diff_end__';
 const POLL_MS = 2;
 const SESSION_TIMEOUT_MS = 20_000;
 
+/** The end marker for a session in `protocol`: what is sent, and the reply that ends with its answer. */
+function endMarker(protocol: Protocol): { request: Buffer; answer: Buffer; label: string } {
+  if (protocol === 'binary') {
+    // The top bit set keeps the nonce clear of the small opaques sessions use.
+    const opaque = (0x80000000 | Math.floor(Math.random() * 0x80000000)) >>> 0;
+    return {
+      request: Buffer.from(request({ opcode: OPCODE.NOOP, opaque })),
+      answer: Buffer.from(noopResponse(opaque)),
+      label: `binary NOOP with opaque 0x${opaque.toString(16)}`,
+    };
+  }
+  const nonce = Math.random().toString(16).slice(2, 10);
+  return { request: latin1(`mg ${END_MARKER_KEY} O${nonce}\r\n`), answer: latin1(`EN O${nonce}\r\n`), label: `mg ${END_MARKER_KEY}` };
+}
+
 /** Plays `steps` over one connection to `port`; never throws for what the server does. */
-export async function runSession(port: number, steps: readonly Step[], end: EndRule = ORACLE_END): Promise<SessionResult> {
+export async function runSession(
+  port: number,
+  steps: readonly Step[],
+  end: EndRule = ORACLE_END,
+  protocol: Protocol = sessionProtocol(steps),
+): Promise<SessionResult> {
   // The reply so far, in a buffer that doubles as it fills: waits scan it on every poll.
   let buffer = Buffer.alloc(64 * 1024);
   let received = 0;
@@ -314,6 +376,14 @@ export async function runSession(port: number, steps: readonly Step[], end: EndR
     }
   }
 
+  /** Waits until `end()` finds where a wait is satisfied and moves the mark there, or notes why not. */
+  async function waitForEnd(what: string, end: () => number, timeoutMs: number): Promise<void> {
+    const ok = await until(() => end() >= 0 || closed, timeoutMs);
+    const at = end();
+    if (at >= 0) mark = at;
+    else notes.push(`${what}: not reached after ${ok ? 'the close' : `${timeoutMs} ms`}`);
+  }
+
   /** Offset just past the `count`-th \n after the mark, or -1. */
   function endOfLines(count: number): number {
     const bytes = reply();
@@ -324,6 +394,26 @@ export async function runSession(port: number, steps: readonly Step[], end: EndR
       at = lf + 1;
     }
     return at;
+  }
+
+  /** Offset just past the `count`-th complete packet after the mark, or -1. */
+  function endOfPackets(count: number): number {
+    let at = mark;
+    for (let i = 0; i < count && at >= 0; i++) at = packetEnd(reply(), at);
+    return at;
+  }
+
+  /** Offset just past the packet that ends a STAT reply (empty key, or an error status), or -1. */
+  function endOfStats(): number {
+    const bytes = reply();
+    for (let at = mark; ; ) {
+      const next = packetEnd(bytes, at);
+      if (next < 0) return -1;
+      const { packets } = parsePackets(bytes.subarray(at, next));
+      const packet = packets[0]!;
+      if (packet.keylen === 0 || packet.status !== STATUS.NO_ERROR) return next;
+      at = next;
+    }
   }
 
   for (const step of steps) {
@@ -343,13 +433,15 @@ export async function runSession(port: number, steps: readonly Step[], end: EndR
         else notes.push(`waitBytes(${step.count}): ${received - mark} bytes after ${ok ? 'the close' : `${step.timeoutMs} ms`}`);
         break;
       }
-      case 'lines': {
-        const ok = await until(() => endOfLines(step.count) >= 0 || closed, step.timeoutMs);
-        const at = endOfLines(step.count);
-        if (at >= 0) mark = at;
-        else notes.push(`waitLines(${step.count}): not reached after ${ok ? 'the close' : `${step.timeoutMs} ms`}`);
+      case 'packets':
+        await waitForEnd(`waitPackets(${step.count})`, () => endOfPackets(step.count), step.timeoutMs);
         break;
-      }
+      case 'stats-end':
+        await waitForEnd('waitStatsEnd()', endOfStats, step.timeoutMs);
+        break;
+      case 'lines':
+        await waitForEnd(`waitLines(${step.count})`, () => endOfLines(step.count), step.timeoutMs);
+        break;
       case 'text': {
         const needle = latin1(step.text);
         const find = (): number => reply().indexOf(needle, mark);
@@ -381,9 +473,9 @@ export async function runSession(port: number, steps: readonly Step[], end: EndR
   // or with a stats command whose bytes_read must not count the marker.
   const last = steps[steps.length - 1];
   if (end.marker && !closed && !socket.destroyed && (typeof last === 'string' || last instanceof Uint8Array)) {
-    const nonce = Math.random().toString(16).slice(2, 10);
-    const answer = latin1(`EN O${nonce}\r\n`);
-    socket.write(`mg ${END_MARKER_KEY} O${nonce}\r\n`);
+    const marker = endMarker(protocol);
+    const answer = marker.answer;
+    socket.write(marker.request);
     const answered = (): boolean => {
       const bytes = reply();
       return bytes.length >= answer.length && bytes.subarray(bytes.length - answer.length).equals(answer);
@@ -395,7 +487,7 @@ export async function runSession(port: number, steps: readonly Step[], end: EndR
         return { reply: bytes, closed, notes };
       }
     } else {
-      notes.push(`the end marker (mg ${END_MARKER_KEY}) was not answered within ${SESSION_TIMEOUT_MS} ms`);
+      notes.push(`the end marker (${marker.label}) was not answered within ${SESSION_TIMEOUT_MS} ms`);
     }
   }
 
@@ -496,12 +588,26 @@ const SETTINGS_BY_NAME_ONLY = new Set(['tcpport']);
 const MASK = '*';
 const STAT_LINE = /^STAT (\S+) (.*)$/;
 
+/** Whether a general or `stats items` value named `name` is masked (see PROCESS_STATS, SEGMENT_ITEM_STATS). */
+function isMaskedStat(name: string): boolean {
+  if (Object.hasOwn(PROCESS_STATS, name)) return true;
+  const item = /^items:\d+:(.+)$/.exec(name);
+  return item !== null && SEGMENT_ITEM_STATS.includes(item[1]!);
+}
+
+/** Whether a block of stats with these names is `stats settings` (which has maxbytes and no pid). */
+function isSettingsBlock(names: ReadonlyArray<string | undefined>): boolean {
+  return names.includes('maxbytes') && !names.includes('pid');
+}
+
 /**
  * The reply as compared: latin1 text (one character a byte) with the masks above applied, each
  * `stats settings` block reduced to its compared lines in sorted order, and `VERSION x` lines
- * masked. CAS values are never masked: both servers count from 1 and must agree.
+ * masked. CAS values are never masked: both servers count from 1 and must agree. A binary reply
+ * (`protocol` 'binary') is compared as normaliseBinary shows it.
  */
-export function normalise(reply: Uint8Array): string {
+export function normalise(reply: Uint8Array, protocol: Protocol = 'text'): string {
+  if (protocol === 'binary') return normaliseBinary(reply);
   const lines = Buffer.from(reply).toString('latin1').split(/(?<=\n)/);
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -524,8 +630,7 @@ function normaliseStats(block: string[]): string[] {
     const match = STAT_LINE.exec(line.slice(0, line.length - eol.length));
     return { line, eol, name: match?.[1], value: match?.[2] };
   });
-  const isSettings = parsed.some((p) => p.name === 'maxbytes') && !parsed.some((p) => p.name === 'pid');
-  if (isSettings) {
+  if (isSettingsBlock(parsed.map((p) => p.name))) {
     return parsed
       .filter((p) => p.name === undefined || COMPARED_SETTINGS.includes(p.name))
       .map((p) => (p.name !== undefined && SETTINGS_BY_NAME_ONLY.has(p.name) ? `STAT ${p.name} ${MASK}${p.eol}` : p.line))
@@ -533,11 +638,114 @@ function normaliseStats(block: string[]): string[] {
   }
   return parsed.map((p) => {
     if (p.name === undefined) return p.line;
-    if (Object.hasOwn(PROCESS_STATS, p.name)) return `STAT ${p.name} ${MASK}${p.eol}`;
-    const item = /^items:\d+:(.+)$/.exec(p.name);
-    if (item && SEGMENT_ITEM_STATS.includes(item[1]!)) return `STAT ${p.name} ${MASK}${p.eol}`;
+    if (isMaskedStat(p.name)) return `STAT ${p.name} ${MASK}${p.eol}`;
     return p.line;
   });
+}
+
+/**
+ * A binary reply as compared: one line a packet, in the order sent,
+ *   `<opcode> status=0x0001(KEY_ENOENT) opaque=0x00000007 cas=3 extras=00000000 key="k" value="v"`
+ * (empty extras, key and value left out; the magic and datatype shown only when not 0x81 and 0,
+ * the lengths only when they disagree), then `partial <n> bytes: "..."` for a packet cut short.
+ * Bytes are shown latin1 with escapes (see escapeBytes). The masks are the text protocol's: a
+ * STAT packet's value as `value=*` for the names masked above, a `stats settings` block reduced
+ * to its compared packets in sorted order (tcpport's value masked), and VERSION's value masked.
+ * CAS values are never masked.
+ */
+export function normaliseBinary(reply: Uint8Array): string {
+  const { packets, rest } = parsePackets(reply);
+  const out: string[] = [];
+  for (let i = 0; i < packets.length; i++) {
+    // One STAT reply is a run of name/value packets, ended by a packet with an empty key.
+    if (isStatEntry(packets[i]!)) {
+      let j = i;
+      while (j < packets.length && isStatEntry(packets[j]!)) j++;
+      out.push(...normaliseStatPackets(packets.slice(i, j)));
+      i = j - 1;
+      continue;
+    }
+    const packet = packets[i]!;
+    const isVersion = packet.opcode === OPCODE.VERSION && packet.status === STATUS.NO_ERROR;
+    out.push(describePacket(packet, isVersion ? MASK : undefined));
+  }
+  if (rest.length > 0) out.push(`partial ${rest.length} bytes: "${escapeBytes(rest)}"\n`);
+  return out.join('');
+}
+
+function isStatEntry(packet: Packet): boolean {
+  return packet.opcode === OPCODE.STAT && packet.status === STATUS.NO_ERROR && packet.keylen > 0;
+}
+
+function normaliseStatPackets(block: Packet[]): string[] {
+  const names = block.map((p) => p.key.toString('latin1'));
+  if (isSettingsBlock(names)) {
+    return block
+      .filter((_, k) => COMPARED_SETTINGS.includes(names[k]!))
+      .map((p) => describePacket(p, SETTINGS_BY_NAME_ONLY.has(p.key.toString('latin1')) ? MASK : undefined))
+      .sort();
+  }
+  return block.map((p, k) => describePacket(p, isMaskedStat(names[k]!) ? MASK : undefined));
+}
+
+const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([name, code]) => [code, name]));
+
+/**
+ * One packet as one line (see normaliseBinary); `valueMask` replaces the value. A request (for
+ * failure messages) shows its magic only when not 0x80 and its vbucket only when not 0.
+ */
+export function describePacket(packet: Packet, valueMask?: string, isRequest = false): string {
+  const parts = [opcodeName(packet.opcode)];
+  if (packet.magic !== (isRequest ? MAGIC_REQUEST : MAGIC_RESPONSE)) parts.push(`magic=0x${hex(packet.magic, 2)}`);
+  if (isRequest) {
+    if (packet.status !== 0) parts.push(`vbucket=${packet.status}`);
+  } else {
+    const status = STATUS_NAMES.get(packet.status);
+    parts.push(`status=0x${hex(packet.status, 4)}${status ? `(${status})` : ''}`);
+  }
+  if (packet.datatype !== 0) parts.push(`datatype=0x${hex(packet.datatype, 2)}`);
+  if (packet.extlen + packet.keylen > packet.bodylen) {
+    parts.push(`extlen=${packet.extlen} keylen=${packet.keylen} bodylen=${packet.bodylen}`);
+  }
+  parts.push(`opaque=0x${hex(packet.opaque, 8)}`, `cas=${packet.cas}`);
+  if (packet.extras.length > 0) parts.push(`extras=${packet.extras.toString('hex')}`);
+  if (packet.key.length > 0) parts.push(`key="${escapeBytes(packet.key)}"`);
+  if (valueMask !== undefined) parts.push(`value=${valueMask}`);
+  else if (packet.value.length > 0) parts.push(`value="${escapeBytes(packet.value)}"`);
+  return `${parts.join(' ')}\n`;
+}
+
+function hex(value: number, digits: number): string {
+  return value.toString(16).padStart(digits, '0');
+}
+
+/** Runs of one byte at least this long are shown as `\{<byte>*<count>}`. */
+const RUN_MIN = 16;
+
+/**
+ * Bytes as printable latin1: `\\`, `\"`, `\r`, `\n`, `\t`, `\xHH` for other control and high
+ * bytes, and `\{x*500000}` for a run of RUN_MIN or more equal bytes (read left to right, this
+ * cannot be confused with escaped text: a backslash is always followed by one of \ " r n t x {).
+ */
+export function escapeBytes(bytes: Uint8Array): string {
+  const one = (c: number): string => {
+    if (c === 0x0d) return '\\r';
+    if (c === 0x0a) return '\\n';
+    if (c === 0x09) return '\\t';
+    if (c === 0x5c) return '\\\\';
+    if (c === 0x22) return '\\"';
+    if (c < 0x20 || c >= 0x7f) return `\\x${hex(c, 2)}`;
+    return String.fromCharCode(c);
+  };
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; ) {
+    let j = i + 1;
+    while (j < bytes.length && bytes[j] === bytes[i]) j++;
+    if (j - i >= RUN_MIN) out.push(`\\{${one(bytes[i]!)}*${j - i}}`);
+    else for (let k = i; k < j; k++) out.push(one(bytes[k]!));
+    i = j;
+  }
+  return out.join('');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,7 +817,12 @@ function lineEdits(a: readonly string[], b: readonly string[]): Edit[] {
 }
 
 /** A line diff of two normalised replies: `- ` only in the oracle's, `+ ` only in the subject's. */
-export function diffReplies(oracle: string, subject: string, labels: [string, string]): string {
+export function diffReplies(
+  oracle: string,
+  subject: string,
+  labels: [string, string],
+  display: (line: string) => string = (line) => show(line),
+): string {
   const lines = (text: string): string[] => text.split(/(?<=\n)/).filter((line) => line !== '');
   const edits = lineEdits(lines(oracle), lines(subject));
   const out: string[] = [`--- ${labels[0]} (${oracle.length} bytes)`, `+++ ${labels[1]} (${subject.length} bytes)`];
@@ -633,18 +846,37 @@ export function diffReplies(oracle: string, subject: string, labels: [string, st
       out.push(`  … and ${edits.slice(k).filter((e) => e.op !== ' ').length} more changed lines`);
       return out.join('\n');
     }
-    out.push(`${edit.op} ${show(edit.line)}`);
+    out.push(`${edit.op} ${display(edit.line)}`);
   }
   if (skipped) out.push(`  … ${skipped} equal lines`);
   return out.join('\n');
 }
 
+/** A normalised binary line as shown in a diff: without its newline, cut at `limit` characters. */
+function showPacketLine(line: string, limit = 300): string {
+  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+  return text.length > limit ? `${text.slice(0, limit)}… (${text.length - limit} more characters)` : text;
+}
+
+/** A write of binary requests: each packet as its line, then any partial bytes. */
+function describeBinaryWrite(bytes: Uint8Array): string {
+  const { packets, rest } = parsePackets(bytes);
+  const parts = packets.map((packet) => showPacketLine(describePacket(packet, undefined, true), 120));
+  if (rest.length > 0) parts.push(`${rest.length} more bytes "${show(rest, 60)}"`);
+  return parts.length > 4 ? `${parts.slice(0, 4).join(' | ')} | … ${parts.length - 4} more packets` : parts.join(' | ');
+}
+
 /** The session's input, one step a line, for failure messages. */
-export function describeSteps(steps: readonly Step[]): string {
+export function describeSteps(steps: readonly Step[], protocol: Protocol = 'text'): string {
   const lines = steps.map((step) => {
-    if (typeof step === 'string' || step instanceof Uint8Array) return `  send ${show(step, 120)}`;
+    if (typeof step === 'string' || step instanceof Uint8Array) {
+      if (protocol === 'binary') return `  send ${describeBinaryWrite(typeof step === 'string' ? latin1(step) : step)}`;
+      return `  send ${show(step, 120)}`;
+    }
     switch (step.kind) {
       case 'bytes': return `  waitBytes(${step.count})`;
+      case 'packets': return `  waitPackets(${step.count})`;
+      case 'stats-end': return '  waitStatsEnd()';
       case 'lines': return `  waitLines(${step.count})`;
       case 'text': return `  waitFor(${show(step.text)})`;
       case 'quiet': return `  quiet(${step.ms})`;
@@ -660,6 +892,16 @@ export function describeSteps(steps: readonly Step[]): string {
 // ---------------------------------------------------------------------------------------------
 // Comparing
 
+/** What a session needs beyond its steps and common flags. */
+export interface SessionOptions {
+  /** The protocol the session speaks; by default binary if its first byte is 0x80 (sessionProtocol). */
+  protocol?: Protocol;
+  /** Environment variables both servers get (each ignores the other's). */
+  env?: Readonly<Record<string, string>>;
+  /** Flags only servers of one kind get, after the common ones (with DIFF_SUBJECT=memcached, both get memcached's). */
+  flagsFor?: Readonly<Partial<Record<ServerKind, readonly string[]>>>;
+}
+
 export interface Comparison {
   name: string;
   flags: readonly string[];
@@ -667,28 +909,37 @@ export interface Comparison {
   oracle: SessionResult;
   subject: SessionResult;
   labels: [string, string];
+  protocol: Protocol;
 }
 
 /** Runs `steps` against a fresh memcached and a fresh subject in parallel, both started with `flags`. */
-export async function playBoth(name: string, steps: readonly Step[], flags: readonly string[] = []): Promise<Comparison> {
+export async function playBoth(
+  name: string,
+  steps: readonly Step[],
+  flags: readonly string[] = [],
+  options: SessionOptions = {},
+): Promise<Comparison> {
   const kind = subjectKind();
   const labels: [string, string] = ['memcached', kind === 'memcached' ? 'memcached (subject)' : 'wasmcached'];
+  const protocol = options.protocol ?? sessionProtocol(steps);
+  const flagsOf = (server: ServerKind): string[] => [...flags, ...(options.flagsFor?.[server] ?? [])];
+  const start: StartOptions = options.env ? { env: options.env } : {};
   const servers: ServerProcess[] = [];
   try {
-    const started = await Promise.allSettled([startServer('memcached', flags), startServer(kind, flags)]);
+    const started = await Promise.allSettled([startServer('memcached', flagsOf('memcached'), start), startServer(kind, flagsOf(kind), start)]);
     for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
     for (const s of started) if (s.status === 'rejected') throw s.reason;
     const [oracleServer, subjectServer] = servers as [ServerProcess, ServerProcess];
     let oracleEnd: { length: number; closed: boolean } | undefined;
-    const oracleRun = runSession(oracleServer.port, steps).then((result) => {
+    const oracleRun = runSession(oracleServer.port, steps, ORACLE_END, protocol).then((result) => {
       oracleEnd = { length: result.reply.length, closed: result.closed };
       return result;
     });
     // The subject's reply is complete once it is as long as memcached's and then quiet a moment;
     // a shorter reply, or an open connection where memcached closed, gets a second of quiet.
-    const subjectRun = runSession(subjectServer.port, steps, { quietMs: 1_000, expected: () => oracleEnd, settleMs: 25 });
+    const subjectRun = runSession(subjectServer.port, steps, { quietMs: 1_000, expected: () => oracleEnd, settleMs: 25 }, protocol);
     const [oracle, subject] = await Promise.all([oracleRun, subjectRun]);
-    return { name, flags, steps, oracle, subject, labels };
+    return { name, flags, steps, oracle, subject, labels, protocol };
   } finally {
     // memcached takes most of a second to join its threads after SIGTERM; the session does not
     // wait for that (the exit hook above kills whatever is still running when the tests end).
@@ -698,27 +949,30 @@ export async function playBoth(name: string, steps: readonly Step[], flags: read
 
 /** Throws a SessionFailure with a readable diff unless both replies and both close states agree. */
 export function assertSame(c: Comparison): void {
+  const binary = c.protocol === 'binary';
+  const display = binary ? (line: string): string => showPacketLine(line) : (line: string): string => show(line, 200);
   if (process.env.DIFF_SHOW) {
     // For writing sessions: what memcached answered, one reply line a line.
-    console.log(`\n# ${c.name}${c.oracle.closed ? ' (closed)' : ''}\n${normalise(c.oracle.reply).split(/(?<=\n)/).map((l) => show(l, 200)).join('\n')}`);
+    console.log(`\n# ${c.name}${c.oracle.closed ? ' (closed)' : ''}\n${normalise(c.oracle.reply, c.protocol).split(/(?<=\n)/).map(display).join('\n')}`);
   }
   if (c.oracle.notes.length > 0) {
+    const replied = binary ? `\n${normalise(c.oracle.reply, c.protocol).split(/(?<=\n)/).slice(0, 40).map(display).join('\n')}` : show(c.oracle.reply, 2000);
     throw new SessionFailure(
       `session '${c.name}' is broken: memcached itself did not satisfy it`,
-      [...c.oracle.notes, `steps:\n${describeSteps(c.steps)}`, `memcached replied: ${show(c.oracle.reply, 2000)}`].join('\n'),
+      [...c.oracle.notes, `steps:\n${describeSteps(c.steps, c.protocol)}`, `memcached replied: ${replied}`].join('\n'),
     );
   }
-  const expected = normalise(c.oracle.reply);
-  const actual = normalise(c.subject.reply);
+  const expected = normalise(c.oracle.reply, c.protocol);
+  const actual = normalise(c.subject.reply, c.protocol);
   if (expected === actual && c.oracle.closed === c.subject.closed) return;
   const parts = [`session '${c.name}'${c.flags.length ? ` (flags ${c.flags.join(' ')})` : ''}: the replies differ`];
-  if (expected !== actual) parts.push(diffReplies(expected, actual, c.labels));
+  if (expected !== actual) parts.push(diffReplies(expected, actual, c.labels, binary ? (line) => showPacketLine(line) : undefined));
   if (c.oracle.closed !== c.subject.closed) {
     const says = (closed: boolean): string => (closed ? 'closed the connection' : 'kept the connection open');
     parts.push(`${c.labels[0]} ${says(c.oracle.closed)}; ${c.labels[1]} ${says(c.subject.closed)}`);
   }
   if (c.subject.notes.length) parts.push(`${c.labels[1]}: ${c.subject.notes.join('; ')}`);
-  parts.push(`steps:\n${describeSteps(c.steps)}`);
+  parts.push(`steps:\n${describeSteps(c.steps, c.protocol)}`);
   throw new SessionFailure(parts[0]!, parts.slice(1).join('\n'));
 }
 
@@ -733,8 +987,13 @@ export class SessionFailure extends Error {
 }
 
 /** Runs the same session against memcached and the subject and asserts the same bytes come back. */
-export async function compareSessions(name: string, steps: readonly Step[], flags: readonly string[] = []): Promise<void> {
-  assertSame(await playBoth(name, steps, flags));
+export async function compareSessions(
+  name: string,
+  steps: readonly Step[],
+  flags: readonly string[] = [],
+  options: SessionOptions = {},
+): Promise<void> {
+  assertSame(await playBoth(name, steps, flags, options));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +1023,12 @@ function pump(): void {
  * them is awaited (not at import, so other suites do not share the CPU with it) and then keeps
  * CONCURRENCY sessions (DIFF_CONCURRENCY, default 4) in flight, in the order they were defined.
  */
-export function scheduleSession(name: string, steps: readonly Step[], flags: readonly string[] = []): () => Promise<void> {
+export function scheduleSession(
+  name: string,
+  steps: readonly Step[],
+  flags: readonly string[] = [],
+  options: SessionOptions = {},
+): () => Promise<void> {
   let release!: (value: Comparison | { error: unknown }) => void;
   const entry: Queued = {
     started: false,
@@ -774,7 +1038,7 @@ export function scheduleSession(name: string, steps: readonly Step[], flags: rea
     start() {
       entry.started = true;
       inFlight++;
-      playBoth(name, steps, flags)
+      playBoth(name, steps, flags, options)
         .then(release, (error: unknown) => release({ error }))
         .finally(() => {
           inFlight--;
@@ -796,6 +1060,6 @@ export function scheduleSession(name: string, steps: readonly Step[], flags: rea
 /** A session as an uvu test: `const session = sessionTest(test); session('name', [...steps])`. */
 export function sessionTest(
   register: (name: string, body: () => Promise<void>) => void,
-): (name: string, steps: readonly Step[], flags?: readonly string[]) => void {
-  return (name, steps, flags = []) => register(name, scheduleSession(name, steps, flags));
+): (name: string, steps: readonly Step[], flags?: readonly string[], options?: SessionOptions) => void {
+  return (name, steps, flags = [], options = {}) => register(name, scheduleSession(name, steps, flags, options));
 }

@@ -10,8 +10,11 @@ export const MAGIC_REQUEST = 0x80;
 export const MAGIC_RESPONSE = 0x81;
 /** memcached's BIN_MAX_EXTLEN: the most extras bytes any request has (incr/decr: 20). */
 export const EXTRAS_MAX = 20;
-/** The largest request header plus extras and key the server ever buffers (keylen is a u16). */
-export const REQUEST_PREFIX_MAX = HEADER_BYTES + 255 + 0xffff;
+/**
+ * memcached's READ_BUFFER_SIZE: a request whose header, extras and key do not fit in it can never
+ * be parsed, and memcached closes the connection without a reply.
+ */
+export const REQUEST_PREFIX_MAX = 16384;
 
 export const Opcode = {
   GET: 0x00,

@@ -31,7 +31,8 @@ export function parseBinaryRequest(h: BinaryHeader, buf: Uint8Array, at: number,
   b.bodylen = h.bodylen;
   const { keylen, extlen, bodylen } = h;
   const extras = at + HEADER_BYTES;
-  b.valueBytes = bodylen - keylen - extlen;
+  // memcached computes the value's length in an int: bodies of 2 GiB and more come out negative.
+  b.valueBytes = (bodylen - keylen - extlen) | 0;
   req.key = buf.subarray(extras + extlen, extras + extlen + keylen);
   req.keys[0] = req.key;
   req.keyCount = 1;
@@ -108,7 +109,7 @@ export function parseBinaryRequest(h: BinaryHeader, buf: Uint8Array, at: number,
     case Opcode.PREPENDQ:
       ok = keylen > 0 && extlen === 0;
       req.command = LOUD[h.opcode]!;
-      req.nbytes = b.valueBytes;
+      req.nbytes = (bodylen - keylen) | 0;
       break;
     case Opcode.STAT:
       ok = extlen === 0;
