@@ -363,7 +363,7 @@ inProcess(`${SASL_CASES} cases under SASL (-S): authenticated or not, the server
   try {
     const pwdb = join(dir, 'pwdb');
     writeFileSync(pwdb, 'alice:secret\nbob:hunter2\n');
-    const options: Partial<ServerOptions> & { sasl?: boolean; saslPwdb?: string } = { sasl: true, saslPwdb: pwdb, reqsPerEvent: REQS_PER_EVENT };
+    const options: Partial<ServerOptions> = { saslPwdb: pwdb, reqsPerEvent: REQS_PER_EVENT };
     // Half the connections authenticate first; the rest may, in the corpus's SASL requests.
     const auth = { request: req(OP.SASL_AUTH, { key: 'PLAIN', value: plain('alice', 'secret'), opaque: 5 }), reply: res(OP.SASL_AUTH, { value: 'Authenticated', opaque: 5 }) };
     const greeting = (random: Random): typeof auth | undefined => (random() < 0.5 ? auth : undefined);
