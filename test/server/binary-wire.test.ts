@@ -824,6 +824,14 @@ function wireSuite(target: TargetName): void {
     await exchange(binary, get(OP.GETK, 't'), hit(OP.GETK, 'x', 0, 2n, { key: 't' }));
     await exchange(text, Buffer.from('version\r\n'), Buffer.from(`VERSION ${VERSION}\r\n`));
     await exchange(binary, req(OP.VERSION), res(OP.VERSION, { value: VERSION }));
+    // Flags, CAS and arithmetic are the item's, whichever protocol touches it.
+    await exchange(binary, store(OP.SET, 'n', '10', { flags: 7 }), res(OP.SET, { cas: 3n }));
+    await exchange(text, Buffer.from('incr n 5\r\n'), Buffer.from('15\r\n'));
+    await exchange(binary, get(OP.GET, 'n'), hit(OP.GET, '15', 7, 4n));
+    await exchange(binary, arith(OP.INCREMENT, 'n', 1n, 0n, NO_CREATE), res(OP.INCREMENT, { value: u64(16n), cas: 5n }));
+    await exchange(text, Buffer.from('gets n\r\n'), Buffer.from('VALUE n 7 2 5\r\n16\r\nEND\r\n'));
+    await exchange(text, Buffer.from('cas n 9 0 2 5\r\n17\r\n'), Buffer.from('STORED\r\n'));
+    await exchange(binary, get(OP.GETK, 'n'), hit(OP.GETK, '17', 9, 6n, { key: 'n' }));
     // A connection that began in binary does not take text, and one that began in text not binary.
     await exchangeThenClose(binary, Buffer.from('get a b c d e f g h i j k l\r\n'), [], 'text on a binary connection');
     await exchange(text, Buffer.concat([req(OP.VERSION), Buffer.from('\r\n')]), Buffer.from('ERROR\r\n'));
