@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseU32 } from '../protocol/numbers.ts';
 import type { Tokens } from '../protocol/text/tokens.ts';
+import { latin1 } from './context.ts';
 import type { Context } from './context.ts';
 
 /** memcached's MAX_ENTRY_LEN: the longest authfile or password-database line read. */
@@ -169,8 +170,4 @@ export function asciiAuthData(ctx: Context, data: Uint8Array, tokens: Tokens, en
   }
   stats.authErrors++;
   authReply(ctx, 'CLIENT_ERROR authentication failure');
-}
-
-export function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }

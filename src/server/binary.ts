@@ -13,10 +13,10 @@ import { BinaryError, SASL_MECH_MAX } from '../protocol/binary/request.ts';
 import { encodeAscii } from '../protocol/output.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { checkPlain, latin1 } from './auth.ts';
-import { sync } from './context.ts';
+import { checkPlain } from './auth.ts';
+import { latin1, sync } from './context.ts';
 import type { Context } from './context.ts';
-import { After } from './process.ts';
+import { After, STORE_OPERATION } from './process.ts';
 import { engineGroup, generalStats, resetStats, settingsStats } from './stats-command.ts';
 
 const arithmeticRequest: ArithmeticRequest = createArithmeticRequest();
@@ -232,14 +232,6 @@ export function binaryStoreComplete(ctx: Context, req: Request, item: ItemHandle
       return respondError(ctx, req, BinaryStatus.NOT_STORED);
   }
 }
-
-const STORE_OPERATION: Readonly<Record<number, StoreOperation>> = {
-  [Command.SET]: StoreOperation.SET,
-  [Command.ADD]: StoreOperation.ADD,
-  [Command.REPLACE]: StoreOperation.REPLACE,
-  [Command.APPEND]: StoreOperation.APPEND,
-  [Command.PREPEND]: StoreOperation.PREPEND,
-};
 
 // ---- delete, incr/decr, flush ----
 

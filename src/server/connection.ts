@@ -14,6 +14,7 @@ import { parseTextLine } from '../protocol/text/parse.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
 import { BinaryNext, binaryStoreBegin, binaryStoreComplete, processBinary, saslComplete } from './binary.ts';
+import { latin1 } from './context.ts';
 import type { Context, ServerState } from './context.ts';
 import { After, processRequest, storeBegin, storeComplete } from './process.ts';
 
@@ -343,7 +344,7 @@ export class Connection {
   private traceCommand(buf: Uint8Array, start: number, lf: number): void {
     const server = this.ctx.server;
     const end = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
-    server.trace(`<${this.ctx.id} ${Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1')}`);
+    server.trace(`<${this.ctx.id} ${latin1(buf.subarray(start, end))}`);
   }
 
   /** Copies value bytes into the item (or buffer), then checks a text value's CRLF. */

@@ -79,3 +79,8 @@ export function sync<T>(result: MaybePromise<T>): T {
   if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
   return result;
 }
+
+/** Bytes as a string of one character each (keys and names in traces and auth checks). */
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}

@@ -140,7 +140,8 @@ function retrieve(ctx: Context, req: Request): void {
   out.raw(END);
 }
 
-const STORE_OPERATION: Readonly<Record<number, StoreOperation>> = {
+/** The engine operation of each storage command (text, and binary's, which have no CAS command). */
+export const STORE_OPERATION: Readonly<Record<number, StoreOperation>> = {
   [Command.SET]: StoreOperation.SET,
   [Command.ADD]: StoreOperation.ADD,
   [Command.REPLACE]: StoreOperation.REPLACE,

@@ -9,7 +9,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { saslAvailable, targetsFromEnv, withTarget } from './wire-target.ts';
 import type { Target, TargetName, TargetSetup } from './wire-target.ts';
-import { OPCODE } from './binary-packets.ts';
+import { OPCODE, parseResponses } from './binary-packets.ts';
+import type { Packet } from './binary-packets.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Packets (memcached's protocol_binary.h): a 24-byte header, then extras, key and value.
@@ -172,37 +173,23 @@ function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): vo
   assert.unreachable(`${what}: the bytes differ (${actual.length} vs ${expected.length} bytes)`);
 }
 
-interface Packet {
-  opcode: number;
-  status: number;
-  opaque: number;
-  cas: bigint;
-  extras: Buffer;
+/** A response as the tests compare it: the fields that vary, key and value as latin1 text. */
+interface Reply extends Pick<Packet, 'opcode' | 'status' | 'opaque' | 'cas' | 'extras'> {
   key: string;
   value: string;
 }
 
 /** The complete packets at the start of `data`. */
-function parsePackets(data: Buffer): Packet[] {
-  const packets: Packet[] = [];
-  for (let at = 0; at + HEADER_BYTES <= data.length; ) {
-    const keylen = data.readUInt16BE(at + 2);
-    const extlen = data[at + 4]!;
-    const bodylen = data.readUInt32BE(at + 8);
-    if (at + HEADER_BYTES + bodylen > data.length) break;
-    const body = data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + bodylen);
-    packets.push({
-      opcode: data[at + 1]!,
-      status: data.readUInt16BE(at + 6),
-      opaque: data.readUInt32BE(at + 12),
-      cas: data.readBigUInt64BE(at + 16),
-      extras: body.subarray(0, extlen),
-      key: body.subarray(extlen, extlen + keylen).toString('latin1'),
-      value: body.subarray(extlen + keylen).toString('latin1'),
-    });
-    at += HEADER_BYTES + bodylen;
-  }
-  return packets;
+function parsePackets(data: Buffer): Reply[] {
+  return parseResponses(data).packets.map(({ opcode, status, opaque, cas, extras, key, value }) => ({
+    opcode,
+    status,
+    opaque,
+    cas,
+    extras,
+    key: key.toString('latin1'),
+    value: value.toString('latin1'),
+  }));
 }
 
 const WAIT_MS = 3_000;
