@@ -38,7 +38,7 @@ export class Output {
     return at;
   }
 
-  /** The chunk `reserve` offsets point into (changes when a new chunk starts). */
+  /** The chunk `reserve` offsets point into (changes when a new chunk starts: read it after reserving). */
   get buffer(): Uint8Array {
     return this.chunk;
   }
@@ -68,7 +68,9 @@ export class Output {
   }
 
   byte(value: number): void {
-    this.chunk[this.reserve(1)] = value;
+    // reserve() may start a new chunk: read this.chunk only after it.
+    const at = this.reserve(1);
+    this.chunk[at] = value;
   }
 
   crlf(): void {

@@ -8,7 +8,7 @@
 import { Status, StoreOperation } from '../engine/status.ts';
 import type { ArithmeticRequest, ArithmeticResult, ItemHandle } from '../engine/types.ts';
 import { createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
-import { BinaryStatus, dumpHeader, Opcode, statusText, writeResponseHeader, writeU32, writeU64 } from '../protocol/binary/header.ts';
+import { appendU32, appendU64, BinaryStatus, dumpHeader, Opcode, statusText, writeResponseHeader } from '../protocol/binary/header.ts';
 import { BinaryError, SASL_MECH_MAX } from '../protocol/binary/request.ts';
 import { encodeAscii } from '../protocol/output.ts';
 import { Command } from '../protocol/request.ts';
@@ -174,7 +174,7 @@ function getOrTouch(ctx: Context, req: Request): void {
   const withValue = req.command !== Command.TOUCH;
   const keylen = returnKey ? info.nkey : 0;
   header(ctx, req, BinaryStatus.SUCCESS, 4, keylen, 4 + keylen + (withValue ? info.nvalue : 0), info.cas);
-  writeU32(out.buffer, out.reserve(4), info.flags);
+  appendU32(out, info.flags);
   if (returnKey) out.bytes(info.keyBytes, info.keyOffset, info.nkey);
   if (withValue) out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
   engine.release(item);
@@ -259,7 +259,7 @@ function arithmetic(ctx: Context, req: Request): void {
     case Status.SUCCESS: {
       if (req.noreply) return;
       header(ctx, req, BinaryStatus.SUCCESS, 0, 0, 8, result.cas);
-      writeU64(ctx.out.buffer, ctx.out.reserve(8), result.value);
+      appendU64(ctx.out, result.value);
       return;
     }
     case Status.KEY_ENOENT:

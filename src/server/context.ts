@@ -2,8 +2,10 @@
 // server's counters and settings. One Context per connection, reused for every request.
 
 import type { ServerCore } from '../engine/clock.ts';
-import type { EngineHandle, ItemInfo, MaybePromise } from '../engine/types.ts';
+import { Status } from '../engine/status.ts';
+import type { EngineHandle, ItemHandle, ItemInfo, MaybePromise } from '../engine/types.ts';
 import type { Output } from '../protocol/output.ts';
+import { NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import type { AuthEntry } from './auth.ts';
 import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
@@ -83,4 +85,18 @@ export function sync<T>(result: MaybePromise<T>): T {
 /** Bytes as a string of one character each (keys and names in traces and auth checks). */
 export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}
+
+/**
+ * The reply to a text or meta store whose allocate() failed, counted as memcached's front end
+ * counts it: these lines of `stats` are the server's, not the engine's (binary stores count nothing).
+ */
+export function storeFailure(ctx: Context, item: ItemHandle): string {
+  const { stats } = ctx.server;
+  if (-item === Status.E2BIG) {
+    stats.storeTooLarge++;
+    return TOO_LARGE;
+  }
+  stats.storeNoMemory++;
+  return NO_MEMORY;
 }

@@ -16,10 +16,10 @@ import { MetaFlag, hasFlag } from '../protocol/meta/request.ts';
 import type { MetaRequest } from '../protocol/meta/request.ts';
 import { SPACE, encodeAscii } from '../protocol/output.ts';
 import type { Output } from '../protocol/output.ts';
-import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
+import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { sync } from './context.ts';
+import { storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 
 const HD = encodeAscii('HD');
@@ -297,7 +297,7 @@ export function metaSetBegin(ctx: Context, req: Request): ItemHandle {
   // SET, whatever the mode: memcached's ms drops the old value whenever allocation fails.
   const item = sync(engine.allocate(req.key, req.nbytes, m.clientFlags, m.ttl, StoreOperation.SET));
   if (item < 0) {
-    errorLine(ctx, -item === Status.E2BIG ? TOO_LARGE : NO_MEMORY);
+    errorLine(ctx, storeFailure(ctx, item));
     req.swallow = req.nbytes + 2;
     return 0;
   }

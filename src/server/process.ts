@@ -10,7 +10,7 @@ import { encodeAscii, SPACE } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { sync } from './context.ts';
+import { storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -160,7 +160,7 @@ export function storeBegin(ctx: Context, req: Request): ItemHandle {
   if (ctx.server.detailEnabled) ctx.server.prefixStats.recordSet(req.key);
   const item = sync(ctx.engine.allocate(req.key, req.nbytes, req.flags, req.exptime, operation));
   if (item > 0) return item;
-  replyLine(ctx, req, -item === Status.E2BIG ? TOO_LARGE : NO_MEMORY);
+  replyLine(ctx, req, storeFailure(ctx, item));
   req.swallow = req.nbytes + 2;
   return 0;
 }

@@ -252,7 +252,7 @@ export class MemcachedServer {
       // maxconns_fast: tell the client and hang up at once. memcached's limit is on file
       // descriptors: listeners and clients, its reserved_fds, and stdin, stdout and stderr.
       stats.rejectedConnections++;
-      socket.end(TOO_MANY);
+      closeAfter(socket, TOO_MANY);
       return;
     }
     this.countConnection();
@@ -271,7 +271,7 @@ export class MemcachedServer {
         },
         pauseReading: () => socket.pause(),
         resumeReading: () => socket.resume(),
-        close: () => socket.end(),
+        close: () => closeAfter(socket),
       },
       o.reqsPerEvent,
       id,
@@ -285,7 +285,7 @@ export class MemcachedServer {
       } catch (error) {
         this.internalError(error);
         conn.closedByPeer();
-        socket.end('SERVER_ERROR internal error\r\n');
+        closeAfter(socket, 'SERVER_ERROR internal error\r\n');
       }
     });
     socket.on('drain', () => conn.drained());
@@ -348,6 +348,17 @@ export function splitAddress(address: string | undefined, defaultPort: number): 
   }
   return { host: address, port: defaultPort };
 }
+
+/**
+ * Closes a connection as memcached does, once `last` and everything queued before it has gone to
+ * the kernel: fully (close(2)), not half (a FIN with the socket still reading), so a client that
+ * goes on sending gets a reset rather than silence.
+ */
+function closeAfter(socket: Socket, last: string | Uint8Array = EMPTY): void {
+  socket.end(last, () => socket.destroy());
+}
+
+const EMPTY = new Uint8Array(0);
 
 function describe(server: NetServer): string {
   const a = server.address();

@@ -10,6 +10,9 @@ export class ServerStats {
   cmdTouch = 0;
   cmdFlush = 0;
   cmdMeta = 0;
+  /** Text and meta stores that could not allocate (memcached's binary protocol counts neither). */
+  storeTooLarge = 0;
+  storeNoMemory = 0;
   authCmds = 0;
   authErrors = 0;
   bytesRead = 0;
@@ -28,6 +31,8 @@ export class ServerStats {
     this.cmdTouch = 0;
     this.cmdFlush = 0;
     this.cmdMeta = 0;
+    this.storeTooLarge = 0;
+    this.storeNoMemory = 0;
     this.authCmds = 0;
     this.authErrors = 0;
     this.bytesRead = 0;
@@ -92,6 +97,8 @@ export function reportGeneralStats(
     ['cmd_flush', String(stats.cmdFlush)],
     ['cmd_touch', String(stats.cmdTouch)],
     ['cmd_meta', String(stats.cmdMeta)],
+    ['store_too_large', String(stats.storeTooLarge)],
+    ['store_no_memory', String(stats.storeNoMemory)],
     ['auth_cmds', String(stats.authCmds)],
     ['auth_errors', String(stats.authErrors)],
     ['bytes_read', String(stats.bytesRead)],

@@ -511,6 +511,9 @@ binary('version with extras: invalid arguments, closed', [
 binary('stat: general statistics after sets, gets, misses, deletes and errors', [
   set('a', '1'),
   waitPackets(1),
+  // Too large: memcached counts store_too_large for text and meta stores only.
+  set('big', 'z'.repeat(ITEM_MAX + 1)),
+  waitPackets(1),
   concat(get('a'), get('nope'), get('nope', 'GETQ')),
   waitPackets(2),
   del('a'),

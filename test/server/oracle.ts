@@ -87,6 +87,8 @@ export async function freePort(): Promise<number> {
 export interface StartOptions {
   /** Added to (or replacing) the test process's environment. */
   env?: Readonly<Record<string, string>>;
+  /** Listen on this unix socket (-s) instead of TCP; readiness is then probed there. */
+  socketPath?: string;
 }
 
 /** The command line that starts `kind` on `port` with the session's extra flags. */
@@ -112,9 +114,9 @@ function commandFor(kind: ServerKind, port: number, flags: readonly string[]): [
  * Connects once and closes, waiting for the server to close its side too: the server has then
  * accepted and retired the probe, so it does not linger in the session's connection counts.
  */
-function probe(port: number): Promise<boolean> {
+function probe(port: number, socketPath: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: HOST });
+    const socket = socketPath === undefined ? connect({ port, host: HOST }) : connect({ path: socketPath });
     let connected = false;
     socket.once('connect', () => {
       connected = true;
@@ -128,7 +130,8 @@ function probe(port: number): Promise<boolean> {
 }
 
 async function launch(kind: ServerKind, port: number, flags: readonly string[], options: StartOptions): Promise<ServerProcess> {
-  const [command, args] = commandFor(kind, port, flags);
+  const socketFlags = options.socketPath === undefined ? [] : ['-s', options.socketPath];
+  const [command, args] = commandFor(kind, port, [...socketFlags, ...flags]);
   const env = options.env ? { ...process.env, ...options.env } : process.env;
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
@@ -170,7 +173,7 @@ async function launch(kind: ServerKind, port: number, flags: readonly string[], 
       const how = child.exitCode !== null ? `exit status ${child.exitCode}` : `signal ${child.signalCode}`;
       throw new StartError(`${kind} (${[command, ...args].join(' ')}) exited with ${how}: ${stderr.trim()}`, stderr);
     }
-    if (await probe(port)) {
+    if (await probe(port, options.socketPath)) {
       // The probe's close is retired on the server's thread just after its side closes.
       await sleepMs(5);
       return server;

@@ -43,6 +43,28 @@ test('UDP round trip on a bound port', async () => {
   await s.close();
 });
 
+test('a connection the server ends is closed fully: what the client sends after quit is reset', async () => {
+  const s = await startServer('wasm');
+  // allowHalfOpen: the client may go on writing after the server's FIN, as a pipelining client does.
+  const socket = connect({ port: s.port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.resume();
+  const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+  const outcome = new Promise<string>((resolve) => {
+    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+    setTimeout(() => resolve('no reset within 2 s'), 2000);
+  });
+  socket.write('quit\r\n');
+  await ended;
+  // A half-closed server socket would take these in silence; a closed one answers with a reset.
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!socket.destroyed) socket.write('version\r\n');
+  }
+  assert.ok(['ECONNRESET', 'EPIPE'].includes(await outcome), await outcome);
+  socket.destroy();
+  await s.close();
+});
+
 test('unix socket: served, with the -a mask as its permissions, and no TCP port', async () => {
   const path = join(tmpdir(), `wasmcached-test-${process.pid}.sock`);
   const s = await startServer('wasm', { socketPath: path, socketMask: 0o766 });

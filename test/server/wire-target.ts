@@ -73,7 +73,7 @@ function passwordFile(dir: string, users: Readonly<Record<string, string>>): str
 }
 
 /** A directory memcached (running as nobody) can read: memcached.conf, a sasldb and a pwdb. */
-function memcachedSaslDir(users: Readonly<Record<string, string>>): { dir: string; env: Record<string, string> } {
+export function memcachedSaslDir(users: Readonly<Record<string, string>>): { dir: string; env: Record<string, string> } {
   const tool = saslpasswd2();
   if (tool === undefined) throw new Error('memcached with SASL needs saslpasswd2 (apt-get install sasl2-bin)');
   const dir = mkdtempSync(join(tmpdir(), 'wasmcached-sasl-'));

@@ -143,6 +143,18 @@ export function writeU64(buf: Uint8Array, at: number, value: bigint): void {
   writeU32(buf, at + 4, Number(value & 0xffffffffn) >>> 0);
 }
 
+/** Appends a big-endian u32 to the reply (reserving first: that may start a new chunk). */
+export function appendU32(out: Output, value: number): void {
+  const at = out.reserve(4);
+  writeU32(out.buffer, at, value);
+}
+
+/** Appends a big-endian u64 to the reply. */
+export function appendU64(out: Output, value: bigint): void {
+  const at = out.reserve(8);
+  writeU64(out.buffer, at, value);
+}
+
 /**
  * Appends a response header (memcached's add_bin_header): the request's opcode and opaque
  * echoed, raw-bytes datatype, and the body length of extras + key + value that follow. Returns

@@ -1,0 +1,51 @@
+// The reply buffer at its chunk boundary: every writer, called with 0 to 9 bytes left in the
+// chunk, must put exactly its bytes after what was written before and change nothing else. (byte()
+// once read the chunk before reserving, and wrote into the old chunk when a new one started.)
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendU32, appendU64 } from '../../src/protocol/binary/header.ts';
+import { Output } from '../../src/protocol/output.ts';
+
+const CHUNK_BYTES = 64 * 1024;
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
+const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+
+const WRITERS: ReadonlyArray<[string, (out: Output) => void, number[]]> = [
+  ['byte', (out) => out.byte(0x20), [0x20]],
+  ['crlf', (out) => out.crlf(), [0x0d, 0x0a]],
+  ['ascii', (out) => out.ascii('VALUE'), ascii('VALUE')],
+  ['bytes', (out) => out.bytes(new Uint8Array([1, 2, 3, 4, 5]), 1, 3), [2, 3, 4]],
+  ['decimal', (out) => out.decimal(1234567), ascii('1234567')],
+  ['signed', (out) => out.signed(-42), ascii('-42')],
+  ['u64', (out) => out.u64(18446744073709551615n), ascii('18446744073709551615')],
+  ['appendU32', (out) => appendU32(out, 0x01020304), [1, 2, 3, 4]],
+  ['appendU64', (out) => appendU64(out, 0x0102030405060708n), [1, 2, 3, 4, 5, 6, 7, 8]],
+];
+
+for (const [name, write, expected] of WRITERS) {
+  test(`${name} with 0 to 9 bytes left in the chunk`, () => {
+    for (let left = 0; left <= 9; left++) {
+      const out = new Output();
+      const filler = new Uint8Array(CHUNK_BYTES - left).fill(0x78);
+      out.bytes(filler, 0, filler.length);
+      write(out);
+      out.byte(0x2e); // a byte after it, so a writer that leaves its bytes behind shows
+      const sent = concat(out.take());
+      assert.is(sent.length, filler.length + expected.length + 1, `${left} left: length`);
+      assert.equal([...sent.subarray(filler.length)], [...expected, 0x2e], `${left} left: the written bytes`);
+      assert.ok(sent.subarray(0, filler.length).every((b) => b === 0x78), `${left} left: earlier bytes changed`);
+    }
+  });
+}
+
+test.run();
