@@ -16,7 +16,7 @@ import {
   itemFind, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
   itemsReset, oldestLive,
 } from './items';
-import { lruCheck, lruMaintainerJuggle } from './lru';
+import { lruCheck, lruMaintainReset, lruMaintainStep, lruMaintainerJuggle } from './lru';
 import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
 import {
   CS_DELETE_HITS, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
@@ -74,6 +74,7 @@ export function engineInit(
   setRegions(base, classesAt, statsAt, sizesAt, hashAt, hashAt + aBytes, pagesAt);
   assocInit(power, maxP);
   itemsReset();
+  lruMaintainReset();
   return <i32>nclasses;
 }
 
@@ -261,6 +262,13 @@ export function itemSegment(h: u32, off: u32): usize {
 
 export function itemSegmentLength(): u32 {
   return segAvail;
+}
+
+// ---- the LRU maintainer's background work ----
+
+/** Up to `budget` juggle rounds over the classes; fewer: every class has settled (lru.ts). */
+export function lruCrawl(budget: u32): u32 {
+  return lruMaintainStep(powerLargest, budget);
 }
 
 // ---- stats cachedump (cf. item_cachedump) ----

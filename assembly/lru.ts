@@ -153,10 +153,11 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
  * HOT and WARM items past their share of the class's bytes or older than their age limit (COLD's
  * tail age times hot_max_factor or warm_max_factor) go to COLD, ACTIVE ones are rescued to WARM,
  * expired tails are reclaimed; round after round until a round changes nothing (memcached runs
- * 500 a wake-up and wakes again soon while there is work). The model runs it only before a
- * cachedump (docs/engine-model.md).
+ * 500 a wake-up and wakes again soon while there is work). The model runs it before a cachedump,
+ * and from the host's timer (lruMaintainStep). At most `maxRounds` rounds that change something;
+ * returns how many there were: fewer than `maxRounds` when the class has settled.
  */
-export function lruMaintainerJuggle(cls: u32): void {
+export function lruMaintainerJuggle(cls: u32, maxRounds: u32 = u32.MAX_VALUE): u32 {
   const coldTail: usize = load<u32>(segRec(cls, COLD_LRU), SEG_TAIL);
   const coldAge: u32 = coldTail == 0 ? 0 : currentTime - itTime(coldTail);
   const hotAge = ageLimit(<f64>coldAge * HOT_MAX_FACTOR);
@@ -167,13 +168,44 @@ export function lruMaintainerJuggle(cls: u32): void {
   // 3 such changes an item, so this bound is never what ends the loop.
   let items: u32 = 0;
   for (let lru: u32 = HOT_LRU; lru <= COLD_LRU; lru++) items += load<u32>(segRec(cls, lru), SEG_COUNT);
-  const rounds: u32 = 3 * items + 1;
+  const rounds: u32 = min(3 * items + 1, maxRounds);
   for (let round: u32 = 0; round < rounds; round++) {
     const moved = lruPullTail(cls, HOT_LRU, PULL_MAINTAIN, total, hotAge) > 0
       || lruPullTail(cls, WARM_LRU, PULL_MAINTAIN, total, warmAge) > 0;
     const more = (moved ? 1 : 0) + lruPullTail(cls, COLD_LRU, PULL_MAINTAIN);
-    if (more == 0) break;
+    if (more == 0) return round;
   }
+  return rounds;
+}
+
+/** The class lruMaintainStep goes on with. */
+let maintainClass: u32 = 1;
+
+export function lruMaintainReset(): void {
+  maintainClass = 1;
+}
+
+/**
+ * The maintainer's background work in bounded steps: juggles class after class (from where the
+ * last call stopped) until each settles, at most `budget` rounds that change something in all.
+ * Returns those rounds: fewer than `budget` exactly when the last class settled in this call
+ * (the next call starts again at class 1).
+ */
+export function lruMaintainStep(largest: u32, budget: u32): u32 {
+  let used: u32 = 0;
+  while (used < budget) {
+    const max = budget - used;
+    const rounds = lruMaintainerJuggle(maintainClass, max);
+    used += rounds;
+    if (rounds == max) break;
+    if (maintainClass < largest) {
+      maintainClass++;
+    } else {
+      maintainClass = 1;
+      break;
+    }
+  }
+  return used;
 }
 
 /** Self-check of one segment: links both ways, count and bytes as recorded. */

@@ -164,6 +164,9 @@ async function serve(
     onShutdown: () => void stop(0),
     portFile: process.env['MEMCACHED_PORT_FILENAME'],
     protocol: settings.bindingProtocol,
+    // memcached's maintainer thread, not its crawler, reclaims flushed and expired items within
+    // a second: no_lru_crawler leaves that as it is, no_lru_maintainer stops it.
+    sweep: settings.lruMaintainer,
     ...auth,
   });
   try {

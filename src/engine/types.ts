@@ -336,6 +336,18 @@ export interface EngineHandle {
    * The formatting and memcached's 2 MB reply cap are the server's.
    */
   cachedump?(clsid: number, limit: number, visit: CachedumpVisit): MaybePromise<Status>;
+
+  /**
+   * Optional: what memcached's LRU maintainer thread does in the background, in bounded steps.
+   * Does up to `budget` (>= 1) rounds of work that change something, continuing from where the
+   * last call stopped; a slab engine juggles class after class (docs/engine-model.md, "The
+   * maintainer in the background"), reclaiming the flushed and expired items it finds at the LRU
+   * tails, so that `curr_items` and `bytes` fall without a client touching the keys. Returns the
+   * rounds done: fewer than `budget` exactly when everything has settled (the next call starts
+   * over). The server calls it from a timer, between requests, never inside one; without this
+   * method nothing happens in the background.
+   */
+  maintainLru?(budget: number): number;
 }
 
 /** The export an engine module provides (memcached's create_instance). */

@@ -15,6 +15,7 @@ import type { ServerState } from './context.ts';
 import { PrefixStats } from './prefix-stats.ts';
 import { ServerStats } from './stats.ts';
 import type { ProcessFacts } from './stats.ts';
+import { Sweeper } from './sweeper.ts';
 import { UDP_HEADER_BYTES, udpFrames } from './udp.ts';
 
 export interface ServerOptions {
@@ -57,6 +58,13 @@ export interface ServerOptions {
   saslPwdb?: string;
   /** -Y: the entries of the ASCII authentication file (see loadAuthFile). */
   asciiAuth?: readonly AuthEntry[];
+  /**
+   * Run the engine's background LRU work (EngineHandle.maintainLru) on a timer from start to stop, as
+   * memcached's LRU maintainer thread (-o lru_maintainer, its default) juggles the segments and
+   * reclaims flushed and expired items. Off unless set: a server on a manual clock stays
+   * deterministic.
+   */
+  sweep?: boolean;
 }
 
 /** memcached's reserved_fds, and the three standard descriptors its fd arithmetic also counts. */
@@ -82,11 +90,13 @@ export class MemcachedServer {
   private readonly startedAt: number;
   /** Lines for MEMCACHED_PORT_FILENAME. */
   private readonly portLines: string[] = [];
+  private readonly sweeper: Sweeper;
 
   constructor(private readonly options: ServerOptions) {
     const o = options;
     const core = o.api.core;
     this.startedAt = core.currentTime();
+    this.sweeper = new Sweeper(o.engine, (level, message) => o.api.log(level, message));
     const facts = (): ProcessFacts => ({
       pid: process.pid,
       version: o.version,
@@ -142,6 +152,7 @@ export class MemcachedServer {
       writeFileSync(temporary, this.portLines.join(''));
       renameSync(temporary, o.portFile);
     }
+    if (o.sweep === true) this.sweeper.start();
   }
 
   /** The TCP ports bound (tests start with -p 0). */
@@ -158,6 +169,7 @@ export class MemcachedServer {
 
   /** Stops listening and closes every connection. */
   async stop(): Promise<void> {
+    this.sweeper.stop();
     for (const tracked of this.conns) tracked.socket.destroy();
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     await Promise.all(this.udp.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))));

@@ -1980,6 +1980,131 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
     });
   }
 
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('the maintainer in the background (maintainLru)');
+    /** maintainLru(budget), which the engine must have. */
+    const maintainLru = (h: EngineHarness, budget: number): number => {
+      assert.type(h.engine.maintainLru, 'function', 'the engine implements maintainLru');
+      const rounds = h.engine.maintainLru!(budget);
+      assert.ok(rounds >= 0 && rounds <= budget, `maintainLru(${budget}) did ${rounds} rounds`);
+      return rounds;
+    };
+    /** Calls maintainLru(budget) until everything has settled; the rounds in all. */
+    const settle = (h: EngineHarness, budget: number): number => {
+      let total = 0;
+      for (let calls = 0; calls < 1_000_000; calls++) {
+        const rounds = maintainLru(h, budget);
+        total += rounds;
+        if (rounds < budget) return total;
+      }
+      throw new Error('never settled');
+    };
+
+    // memcached 1.6.18: set a, set b, flush_all; a second later curr_items 0, reclaimed 2,
+    // expired_unfetched 2, crawler_reclaimed 0.
+    t('flushed items are reclaimed at the tails: curr_items, bytes and the slabs fall', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.set('b', '2');
+      const cls = h.get('b')!.clsid; // b is fetched, a is not
+      h.flush(0);
+      assert.ok(maintainLru(h, 100) < 100, 'settled within the budget');
+      expectStats(h, '', {
+        curr_items: 0, bytes: 0, reclaimed: 2, expired_unfetched: 1, get_flushed: 0,
+        crawler_reclaimed: 0, crawler_items_checked: 0,
+      }, 'counted as memcached\'s maintainer counts them');
+      assert.is(h.classStat('items', cls, 'number'), 0);
+      assert.is(h.classStat('slabs', cls, 'used_chunks'), 0, 'the chunks are free again');
+      assert.is(h.get('a'), undefined);
+      expectStats(h, '', { get_misses: 1, get_flushed: 0 }, 'a plain miss now');
+      assert.is(maintainLru(h, 100), 0, 'nothing left to do');
+    });
+
+    // As memcached's maintainer, only what reaches a tail goes: an expired item behind a live
+    // one in COLD stays linked until it is looked up (memcached's pymemcache transcript counts
+    // it in get_expired).
+    t('expired items at the tails go; one behind a live item stays until looked up', async () => {
+      const h = await open();
+      h.set('short', 's', { exptime: 2 });
+      h.set('forever', 'f');
+      h.set('buried', 'b', { exptime: 2 });
+      h.set('long', 'l', { exptime: 100 });
+      h.advance(1);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 4, reclaimed: 0 }, 'nothing expired yet');
+      h.advance(1);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 3, reclaimed: 1, expired_unfetched: 1, get_expired: 0 }, 'short reclaimed');
+      assert.ok(h.get('long') && h.get('forever'), 'the live ones are untouched');
+      assert.is(h.get('buried'), undefined);
+      expectStats(h, '', { curr_items: 2, get_expired: 1 }, 'buried went at its lookup');
+    });
+
+    t('a delayed flush reclaims nothing until its time', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.flush(5);
+      h.advance(3);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 1, reclaimed: 0 }, 'before');
+      h.advance(2);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 0, reclaimed: 1 }, 'after');
+    });
+
+    t('an item a client holds is skipped (lrutail_reflocked), and reclaimed once released', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.set('b', '2');
+      const held = h.hold('a')!;
+      h.flush(0);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 1, reclaimed: 1 }, 'a is held');
+      h.release(held);
+      settle(h, 10);
+      expectStats(h, '', { curr_items: 0, reclaimed: 2 }, 'released');
+    });
+
+    t('the budget bounds each call; calls go on until every class has settled', async () => {
+      const h = await open();
+      const n = 300;
+      // Three value sizes: three slab classes.
+      for (let i = 0; i < n; i++) h.set(`k${i}`, 'v'.repeat([1, 200, 2000][i % 3]!));
+      h.flush(0);
+      for (let i = 0; i < 30; i++) h.set(`live${i}`, 'v'.repeat([1, 200, 2000][i % 3]!));
+      assert.is(maintainLru(h, 1), 1, 'one round, and there is more');
+      assert.is(maintainLru(h, 7), 7);
+      settle(h, 7);
+      expectStats(h, '', { curr_items: 30, reclaimed: n }, 'every flushed item went');
+      for (let i = 0; i < 30; i++) assert.ok(h.get(`live${i}`), `live${i}`);
+      assert.ok(maintainLru(h, 1000) < 1000, 'settles again within one call');
+      assert.is(maintainLru(h, 0), 0, 'a budget of 0 does nothing');
+    });
+
+    t('HOT items older than their age limit go to COLD, as the maintainer moves them', async () => {
+      const h = await open();
+      h.set('a', '1');
+      h.advance(2);
+      expectStats(h, 'items', { 'items:1:number_hot': 1 }, 'alone in HOT, held when linked');
+      settle(h, 10);
+      expectStats(h, 'items', { 'items:1:number_hot': 0, 'items:1:number_cold': 1 }, 'moved');
+    });
+
+    t('a hash table expansion under way does not disturb it', async () => {
+      const h = await open({ hashpower: 12 });
+      const flushed = 6100;
+      for (let i = 0; i < flushed; i++) h.set(`f${i}`, 'x');
+      h.flush(0);
+      assert.is(maintainLru(h, 100), 100);
+      for (let i = 0; i < 2000; i++) h.set(`live${i}`, 'y');
+      assert.is(maintainLru(h, 300), 300, 'reclaims while the table may still be expanding');
+      settle(h, 500);
+      expectStats(h, '', { curr_items: 2000, reclaimed: flushed }, 'after');
+      for (let i = 0; i < 2000; i += 97) assert.ok(h.get(`live${i}`), `live${i}`);
+    });
+  }
+
   return {
     run(): void {
       for (const s of suites) s.run();

@@ -458,6 +458,14 @@ const OPS = {
     });
   },
 
+  maintainLru(ls: Lockstep, dice: Dice): void {
+    const budget = dice.weighted<() => number>([
+      [70, () => dice.int(1, 20)],
+      [30, () => dice.int(21, 500)],
+    ])();
+    ls.both(`maintainLru budget=${budget}`, (h) => h.engine.maintainLru!(budget));
+  },
+
   resetStats(ls: Lockstep): void {
     ls.both('resetStats', (h) => {
       h.resetStats();
@@ -483,6 +491,7 @@ const OP_WEIGHTS: ReadonlyArray<readonly [number, OpName]> = [
   [1.5, 'release'],
   [0.5, 'abandon'],
   [0.03, 'flush'],
+  [0.5, 'maintainLru'],
   [0.02, 'resetStats'],
 ];
 

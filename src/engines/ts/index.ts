@@ -391,6 +391,13 @@ class TsEngine implements EngineHandle {
     this.ready().items.resetCounters();
   }
 
+  /** The LRU maintainer's background work: juggle rounds over every class (Items.maintainStep). */
+  maintainLru(budget: number): number {
+    if (!(budget >= 1)) return 0;
+    const { items, core } = this.ready();
+    return items.maintainStep(Math.min(Math.floor(budget), 0x7fffffff), core.currentTime());
+  }
+
   /** item_cachedump: the class's COLD LRU, newest first, after the maintainer's juggle. */
   cachedump(clsid: number, limit: number, visit: CachedumpVisit): Status {
     const { items, core } = this.ready();

@@ -58,6 +58,8 @@ export class Items {
   /** flush_all's oldest_live (read by `stats settings`). */
   oldestLive = 0;
   private oldestCas = 0n;
+  /** The class maintainStep goes on with. */
+  private maintainClass = 1;
 
   constructor(
     private readonly settings: CacheSettings,
@@ -357,9 +359,11 @@ export class Items {
    * to COLD (the limits are COLD's tail age times hot_max_factor and warm_max_factor), ACTIVE
    * ones are rescued to WARM, expired tails are reclaimed; round after round until a round
    * changes nothing (memcached runs 500 a wake-up and wakes again soon while there is work). The
-   * model runs it only before a cachedump (docs/engine-model.md).
+   * model runs it before a cachedump, and from the server's timer (maintainStep). At most
+   * `maxRounds` rounds that change something; returns how many there were: fewer than
+   * `maxRounds` when the class has settled.
    */
-  maintain(clsid: number, now: number): void {
+  maintain(clsid: number, now: number, maxRounds = Infinity): number {
     const coldTail = this.lru.tail(clsid, COLD_LRU);
     const coldAge = coldTail === null ? 0 : (now - coldTail.time) >>> 0;
     const hotAge = ageLimit(coldAge * HOT_MAX_FACTOR);
@@ -368,14 +372,38 @@ export class Items {
     const total = this.lru.classBytes(clsid);
     // A round that changes something moves an item on for good or clears its ACTIVE mark: at
     // most 3 such changes an item, so this bound is never what ends the loop.
-    const rounds = 3 * this.lru.classCount(clsid) + 1;
+    const rounds = Math.min(3 * this.lru.classCount(clsid) + 1, maxRounds);
     for (let round = 0; round < rounds; round++) {
       const moved =
         this.pullTail(clsid, HOT_LRU, PullMode.MAINTAIN, now, total, hotAge) > 0 ||
         this.pullTail(clsid, WARM_LRU, PullMode.MAINTAIN, now, total, warmAge) > 0;
       const more = (moved ? 1 : 0) + this.pullTail(clsid, COLD_LRU, PullMode.MAINTAIN, now);
-      if (more === 0) break;
+      if (more === 0) return round;
     }
+    return rounds;
+  }
+
+  /**
+   * The maintainer's background work in bounded steps: juggles class after class (from where the
+   * last call stopped) until each settles, at most `budget` rounds that change something in all.
+   * Returns those rounds: fewer than `budget` exactly when the last class settled in this call
+   * (the next call starts again at class 1).
+   */
+  maintainStep(budget: number, now: number): number {
+    let used = 0;
+    while (used < budget) {
+      const max = budget - used;
+      const rounds = this.maintain(this.maintainClass, now, max);
+      used += rounds;
+      if (rounds === max) break;
+      if (this.maintainClass < this.slabs.largest) {
+        this.maintainClass += 1;
+      } else {
+        this.maintainClass = 1;
+        break;
+      }
+    }
+    return used;
   }
 
   /** Drops everything (destroy). */

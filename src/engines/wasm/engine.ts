@@ -55,6 +55,7 @@ interface EngineExports {
   engineSelfCheck(): number;
   statsSizeBucket(bucket: number): number;
   lruMaintain(cls: number): void;
+  lruCrawl(budget: number): number;
   lruHead(cls: number, lru: number): number;
   lruNext(item: number): number;
 }
@@ -331,6 +332,13 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
 
   resetStats(): void {
     this.x.statsResetAll();
+  }
+
+  /** The LRU maintainer's background work: juggle rounds over every class (assembly/lru.ts). */
+  maintainLru(budget: number): number {
+    if (!(budget >= 1)) return 0;
+    this.tick();
+    return this.x.lruCrawl(Math.min(Math.floor(budget), 0x7fffffff));
   }
 
   /** item_cachedump: the class's COLD LRU, newest first, after the maintainer's juggle. */
