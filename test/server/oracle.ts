@@ -9,7 +9,7 @@
 // compared packet by packet (one line each, see normaliseBinary).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -74,13 +74,74 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+/**
+ * Ports this process has handed out and not yet got back: a server's port until its process has
+ * exited (see launch), any other caller's for the life of the process. A free port is only free
+ * until someone binds it, and a server binds it a while after it is drawn (a Node.js server takes
+ * a few hundred milliseconds to start); without this, two of the sessions running at once could
+ * draw the same port in that window, and one session's probe would then find the other session's
+ * server listening there and play its steps against it (see ownerOf).
+ */
+const reservedPorts = new Set<number>();
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now and this process has not handed out. */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN));
+    if (reservedPorts.has(port)) continue;
+    reservedPorts.add(port);
     if (await portIsFree(port)) return port;
+    reservedPorts.delete(port);
   }
   throw new Error(`no free TCP port found in ${PORT_MIN}..${PORT_MAX}`);
+}
+
+/**
+ * Whether the socket listening on TCP `port` (on 127.0.0.1 or a wildcard address, which would
+ * take connections to 127.0.0.1 too) belongs to process `pid`: 'yes', 'no' (another process
+ * listens there), or 'unknown' where /proc cannot tell (not Linux, or the process's descriptors
+ * are not readable, as for memcached after it switched to `-u nobody` in a container without
+ * CAP_SYS_PTRACE).
+ */
+function ownerOf(port: number, pid: number): 'yes' | 'no' | 'unknown' {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const listeners = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const fields = row.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== '0A') continue; // 0A: LISTEN
+      const [address, localPort] = fields[1]!.split(':');
+      if (localPort !== portHex) continue;
+      if (address === '0100007F' || /^0+$/.test(address!) || address === '0000000000000000FFFF00000100007F') listeners.add(fields[9]!);
+    }
+  }
+  if (listeners.size === 0) return 'unknown';
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return 'unknown';
+  }
+  let readable = false;
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed since the listing, or not readable
+    }
+    readable = true;
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode !== undefined && listeners.has(inode)) return 'yes';
+  }
+  return readable ? 'no' : 'unknown';
 }
 
 /** How a server is started beyond its flags. */
@@ -154,6 +215,8 @@ async function launch(kind: ServerKind, port: number, flags: readonly string[], 
       resolve();
     });
   });
+  // The port goes back to the pool once nothing of ours can be listening on it.
+  void exit.then(() => reservedPorts.delete(port));
   const server: ServerProcess = {
     kind,
     port,
@@ -174,6 +237,12 @@ async function launch(kind: ServerKind, port: number, flags: readonly string[], 
       throw new StartError(`${kind} (${[command, ...args].join(' ')}) exited with ${how}: ${stderr.trim()}`, stderr);
     }
     if (await probe(port, options.socketPath)) {
+      // Whatever answered may be another process that took the port after freePort checked it;
+      // the child then fails to bind (or has not bound yet) and would be left out of the session.
+      if (options.socketPath === undefined && child.pid !== undefined && ownerOf(port, child.pid) === 'no') {
+        await server.stop();
+        throw new StartError(`${kind}: port ${port} is taken by another process`, 'EADDRINUSE (port taken by another process)');
+      }
       // The probe's close is retired on the server's thread just after its side closes.
       await sleepMs(5);
       return server;
