@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import Memcached from 'memcached';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, startServer } from '../server/oracle.ts';
+import { freePort, parseStats, startServer } from '../server/oracle.ts';
 import type { ServerKind, ServerProcess } from '../server/oracle.ts';
 
 const HOST = '127.0.0.1';
@@ -74,12 +74,8 @@ const getReply: Parser<Got> = (buffer, at) => {
 
 /** `STAT <name> <value>` lines up to `END`. */
 const statsReply: Parser<Map<string, string>> = (buffer, at) => {
-  const stats = new Map<string, string>();
   for (let l = lineAt(buffer, at); l; l = lineAt(buffer, l.end)) {
-    if (l.line === 'END') return { reply: stats, end: l.end };
-    const stat = /^STAT (\S+) (.*)$/.exec(l.line);
-    if (!stat) throw new Error(`unexpected line in a stats reply: ${l.line}`);
-    stats.set(stat[1]!, stat[2]!);
+    if (l.line === 'END') return { reply: parseStats(buffer.toString('latin1', at, l.end)), end: l.end };
   }
   return undefined;
 };

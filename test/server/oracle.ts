@@ -660,6 +660,18 @@ const SETTINGS_BY_NAME_ONLY = new Set(['tcpport']);
 const MASK = '*';
 const STAT_LINE = /^STAT (\S+) (.*)$/;
 
+/** The `STAT <name> <value>` lines of a text `stats` reply (up to its END) as a map; any other line throws. */
+export function parseStats(reply: string): Map<string, string> {
+  const stats = new Map<string, string>();
+  for (const line of reply.split('\r\n')) {
+    if (line === 'END' || line === '') continue;
+    const stat = STAT_LINE.exec(line);
+    if (stat === null) throw new Error(`unexpected line in a stats reply: ${line}`);
+    stats.set(stat[1]!, stat[2]!);
+  }
+  return stats;
+}
+
 /** Whether a general or `stats items` value named `name` is masked (see PROCESS_STATS, SEGMENT_ITEM_STATS). */
 function isMaskedStat(name: string): boolean {
   if (Object.hasOwn(PROCESS_STATS, name)) return true;

@@ -5,7 +5,7 @@
 // crawler_reclaimed). Waits poll `stats` with a bound; no fixed long sleeps.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startServer } from './oracle.ts';
+import { parseStats, startServer } from './oracle.ts';
 import type { ServerKind } from './oracle.ts';
 import { Client } from './serve.ts';
 
@@ -17,13 +17,7 @@ const KINDS: readonly ServerKind[] = ['memcached', 'wasmcached'];
 type Stats = Map<string, string>;
 
 async function stats(client: Client): Promise<Stats> {
-  const reply = await client.request('stats\r\n', 'END\r\n');
-  const map: Stats = new Map();
-  for (const line of reply.split('\r\n')) {
-    const [stat, name, value] = line.split(' ');
-    if (stat === 'STAT' && name !== undefined && value !== undefined) map.set(name, value);
-  }
-  return map;
+  return parseStats(await client.request('stats\r\n', 'END\r\n'));
 }
 
 /** Polls `stats` until `done` holds or the bound passes; the last stats and the time taken. */
