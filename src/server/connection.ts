@@ -114,7 +114,10 @@ export class Connection {
     this.protocol = initialProtocol(server);
   }
 
-  /** Bytes from the client. Replies to everything complete in them leave in one send. */
+  /**
+   * Bytes from the client. Replies to everything complete in them leave in one send. `chunk` is
+   * only valid during the call (transports reuse one read buffer): what outlives it is copied.
+   */
   receive(chunk: Uint8Array): void {
     if (this.closed) return;
     this.lastRead = this.ctx.server.core.currentTime();
@@ -196,18 +199,18 @@ export class Connection {
       }
       if ((this.paused & PAUSED_WRITE) !== 0) {
         // The client is not reading its replies: keep the rest until it does.
-        this.rest = buf.subarray(pos);
+        this.rest = buf.slice(pos);
         return;
       }
       if (commands === this.reqsPerEvent) {
-        this.yieldRest(buf.subarray(pos));
+        this.yieldRest(buf.slice(pos));
         return;
       }
       if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
       if (this.protocol === Protocol.BINARY) {
         const next = this.binaryCommand(buf, pos, end);
         if (next < 0) {
-          this.keepPartial(pos === 0 ? buf : buf.slice(pos));
+          this.keepPartial(buf.subarray(pos));
           return;
         }
         commands++;
@@ -216,7 +219,7 @@ export class Connection {
       }
       const lf = buf.indexOf(LF, pos);
       if (lf < 0) {
-        this.keepPartial(pos === 0 ? buf : buf.slice(pos));
+        this.keepPartial(buf.subarray(pos));
         return;
       }
       commands++;
@@ -274,6 +277,8 @@ export class Connection {
         break;
       }
       case BinaryNext.READ_SASL:
+        // The mechanism (the key) is checked once the data is in: keep it past this read.
+        req.key = req.key.slice();
         this.startValue(Sink.SASL, new Uint8Array(req.nbytes), 0);
         break;
       case BinaryNext.FLUSH:
@@ -288,7 +293,11 @@ export class Connection {
     return next;
   }
 
-  /** Reads a value into `value` next (completing at once when it is empty and nothing follows it). */
+  /**
+   * Reads a value into `value` next (completing at once when it is empty and nothing follows it).
+   * The request's views of the input are stale by the time the value is in (the read buffer is
+   * reused): what completes it must not need them (stores reply from the item).
+   */
   private startValue(sink: Sink, value: Uint8Array, item: ItemHandle): void {
     this.sink = sink;
     this.item = item;
@@ -375,7 +384,7 @@ export class Connection {
    * binary command's prefix is bounded by its header's u8 and u16 lengths).
    */
   private keepPartial(part: Uint8Array): void {
-    this.pending.push(part);
+    this.pending.push(part.slice());
     this.pendingBytes += part.length;
     if (this.protocol === Protocol.BINARY || this.pendingBytes <= LINE_MAX_NO_GET) return;
     // Before ASCII authentication there is no multi-get exception (try_read_command_asciiauth).

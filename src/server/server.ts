@@ -7,11 +7,14 @@ import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { chmodSync, lstatSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import type { AuthEntry } from './auth.ts';
 import { Connection } from './connection.ts';
 import type { ServerState } from './context.ts';
+import { encodeAscii } from '../protocol/output.ts';
+import { adoptConnections, socketPeer } from './stream-handle.ts';
+import type { Peer } from './stream-handle.ts';
 import { PrefixStats } from './prefix-stats.ts';
 import { ServerStats } from './stats.ts';
 import type { ProcessFacts } from './stats.ts';
@@ -70,12 +73,17 @@ export interface ServerOptions {
 /** memcached's reserved_fds, and the three standard descriptors its fd arithmetic also counts. */
 const RESERVED_FDS = 20;
 const STDIO_FDS = 3;
-const TOO_MANY = new TextEncoder().encode('ERROR Too many open connections\r\n');
+const TOO_MANY = encodeAscii('ERROR Too many open connections\r\n');
+const INTERNAL_ERROR = encodeAscii('SERVER_ERROR internal error\r\n');
 
 interface Tracked {
   conn: Connection;
-  socket: Socket;
+  peer: Peer;
   listenAddr: string;
+  /** Read since the idle check last looked. */
+  active: boolean;
+  /** Idle checks in a row that found nothing read. */
+  idleTicks: number;
 }
 
 export class MemcachedServer {
@@ -91,6 +99,9 @@ export class MemcachedServer {
   /** Lines for MEMCACHED_PORT_FILENAME. */
   private readonly portLines: string[] = [];
   private readonly sweeper: Sweeper;
+  private idleTimer: NodeJS.Timeout | undefined;
+  /** Whether connections are served on raw stream handles (else on net.Socket); see stream-handle.ts. */
+  onStreamHandles = false;
 
   constructor(private readonly options: ServerOptions) {
     const o = options;
@@ -153,6 +164,28 @@ export class MemcachedServer {
       renameSync(temporary, o.portFile);
     }
     if (o.sweep === true) this.sweeper.start();
+    if (o.idleTimeout > 0) this.startIdleCheck(o.idleTimeout);
+  }
+
+  /**
+   * -o idle_timeout: closes connections that sent nothing for that many seconds (memcached's
+   * conn_timeout thread, on last_cmd_time). Checked ten times per timeout, at most once a second,
+   * so a connection goes between the timeout and a tenth more after its last read.
+   */
+  private startIdleCheck(seconds: number): void {
+    const tick = Math.min(1000, seconds * 100);
+    const ticks = Math.ceil((seconds * 1000) / tick);
+    this.idleTimer = setInterval(() => {
+      for (const tracked of this.conns) {
+        if (tracked.active) {
+          tracked.active = false;
+          tracked.idleTicks = 0;
+        } else if (++tracked.idleTicks >= ticks) {
+          tracked.peer.destroy();
+        }
+      }
+    }, tick);
+    this.idleTimer.unref();
   }
 
   /** The TCP ports bound (tests start with -p 0). */
@@ -170,18 +203,21 @@ export class MemcachedServer {
   /** Stops listening and closes every connection. */
   async stop(): Promise<void> {
     this.sweeper.stop();
-    for (const tracked of this.conns) tracked.socket.destroy();
+    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+    for (const tracked of this.conns) tracked.peer.destroy();
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     await Promise.all(this.udp.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))));
     if (this.options.socketPath !== '') removeSocketFile(this.options.socketPath);
   }
 
   private listenTcp(host: string | undefined, port: number): Promise<void> {
-    const server = createNetServer({ noDelay: true }, (socket) => this.accept(socket, describe(server)));
+    const server = createNetServer({ noDelay: true }, (socket) => this.accept(socketPeer(socket), describe(server)));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, backlog: this.options.backlog }, () => {
         server.off('error', reject);
+        const listenAddr = describe(server);
+        this.onStreamHandles = adoptConnections(server, (peer) => this.accept(peer, listenAddr));
         server.on('error', (error) => this.options.api.log('warning', `listener: ${error.message}`));
         this.listeners.push(server);
         this.countConnection();
@@ -195,11 +231,12 @@ export class MemcachedServer {
 
   private listenUnix(path: string, mask: number): Promise<void> {
     removeSocketFile(path);
-    const server = createNetServer((socket) => this.accept(socket, `unix:${path}`));
+    const server = createNetServer((socket) => this.accept(socketPeer(socket), `unix:${path}`));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ path, backlog: this.options.backlog }, () => {
         server.off('error', reject);
+        this.onStreamHandles = adoptConnections(server, (peer) => this.accept(peer, `unix:${path}`));
         chmodSync(path, mask & 0o777);
         this.listeners.push(server);
         this.countConnection();
@@ -257,60 +294,52 @@ export class MemcachedServer {
     }
   }
 
-  private accept(socket: Socket, listenAddr: string): void {
+  private accept(peer: Peer, listenAddr: string): void {
     const stats = this.stats;
     const o = this.options;
     if (stats.currConnections + RESERVED_FDS + STDIO_FDS >= o.connLimit - 1) {
       // maxconns_fast: tell the client and hang up at once. memcached's limit is on file
       // descriptors: listeners and clients, its reserved_fds, and stdin, stdout and stderr.
       stats.rejectedConnections++;
-      closeAfter(socket, TOO_MANY);
+      peer.start({ data: () => {}, drain: () => {}, closed: () => {} });
+      peer.end(TOO_MANY);
       return;
     }
     this.countConnection();
-    socket.setNoDelay(true);
     const id = this.nextId++;
     const conn = new Connection(
       this.state,
       {
-        send: (parts) => {
-          if (parts.length === 1) return socket.write(parts[0]!);
-          socket.cork();
-          let ok = true;
-          for (const part of parts) ok = socket.write(part);
-          socket.uncork();
-          return ok;
-        },
-        pauseReading: () => socket.pause(),
-        resumeReading: () => socket.resume(),
-        close: () => closeAfter(socket),
+        send: (parts) => peer.send(parts),
+        pauseReading: () => peer.pauseReading(),
+        resumeReading: () => peer.resumeReading(),
+        close: () => peer.end(),
       },
       o.reqsPerEvent,
       id,
     );
-    const tracked: Tracked = { conn, socket, listenAddr };
+    const tracked: Tracked = { conn, peer, listenAddr, active: true, idleTicks: 0 };
     if (this.state.verbosity > 1) this.state.trace(`<${id} new auto-negotiating client connection`);
     this.conns.add(tracked);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        conn.receive(chunk);
-      } catch (error) {
-        this.internalError(error);
+    peer.start({
+      data: (chunk) => {
+        tracked.active = true;
+        try {
+          conn.receive(chunk);
+        } catch (error) {
+          this.internalError(error);
+          conn.closedByPeer();
+          peer.end(INTERNAL_ERROR);
+        }
+      },
+      drain: () => conn.drained(),
+      closed: () => {
+        if (this.state.verbosity > 1) this.state.trace(`<${id} connection closed.`);
         conn.closedByPeer();
-        closeAfter(socket, 'SERVER_ERROR internal error\r\n');
-      }
+        this.conns.delete(tracked);
+        stats.currConnections--;
+      },
     });
-    socket.on('drain', () => conn.drained());
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => {
-      if (this.state.verbosity > 1) this.state.trace(`<${id} connection closed.`);
-      conn.closedByPeer();
-      this.conns.delete(tracked);
-      stats.currConnections--;
-    });
-    if (o.idleTimeout > 0) {
-      socket.setTimeout(o.idleTimeout * 1000, () => socket.destroy());
-    }
   }
 
   /** A new connection or listener: memcached counts both in curr_conns and total_conns. */
@@ -337,10 +366,11 @@ export class MemcachedServer {
       add(`${i + 1}:state`, 'conn_listening');
       add(`${i + 1}:secs_since_last_cmd`, String(now - this.startedAt));
     });
-    for (const { conn, socket, listenAddr } of this.conns) {
+    for (const { conn, peer, listenAddr } of this.conns) {
       const id = conn.ctx.id;
-      const family = socket.remoteFamily === 'IPv6' ? 'tcp6' : 'tcp';
-      const addr = socket.remoteAddress === undefined ? listenAddr : `${family}:${socket.remoteAddress}:${socket.remotePort}`;
+      const remote = peer.remote();
+      const family = remote?.family === 'IPv6' ? 'tcp6' : 'tcp';
+      const addr = remote?.address === undefined ? listenAddr : `${family}:${remote.address}:${remote.port}`;
       add(`${id}:addr`, addr);
       add(`${id}:listen_addr`, listenAddr);
       add(`${id}:state`, 'conn_parse_cmd');
@@ -360,17 +390,6 @@ export function splitAddress(address: string | undefined, defaultPort: number): 
   }
   return { host: address, port: defaultPort };
 }
-
-/**
- * Closes a connection as memcached does, once `last` and everything queued before it has gone to
- * the kernel: fully (close(2)), not half (a FIN with the socket still reading), so a client that
- * goes on sending gets a reset rather than silence.
- */
-function closeAfter(socket: Socket, last: string | Uint8Array = EMPTY): void {
-  socket.end(last, () => socket.destroy());
-}
-
-const EMPTY = new Uint8Array(0);
 
 function describe(server: NetServer): string {
   const a = server.address();

@@ -1,5 +1,8 @@
 // The connection state machine without sockets: a session fed whole, one byte at a time, and split
 // at every boundary gives the same replies (commands and values cut anywhere, CRLF split).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fakeConnection } from './serve.ts';
@@ -98,6 +101,69 @@ test('a get of more than 23 keys reads the rest of its line as memcached does: n
   const keys = Array.from({ length: 30 }, (_, i) => `k${i}`).join(' ');
   s.conn.receive(Buffer.from(`set kx 0 0 1\r\nx\r\nget ${keys}\0 kx\r\nget ${keys} kx\r\n`, 'latin1'));
   assert.is(s.reply(), 'STORED\r\nEND\r\nVALUE kx 0 1\r\nx\r\nEND\r\n');
+});
+
+/**
+ * Feeds `bytes` in pieces through one read buffer that is scribbled over after every read, as the
+ * stream-handle transport reuses its buffer: a connection that kept a view of its input (a partial
+ * line, a key waiting for its value, input held back by -R) would answer differently.
+ */
+function feedReused(conn: { receive(chunk: Uint8Array): void }, bytes: Uint8Array, cuts: number[]): void {
+  const shared = new Uint8Array(bytes.length);
+  let at = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    shared.set(bytes.subarray(at, cut));
+    conn.receive(shared.subarray(0, cut - at));
+    shared.fill(0x7e);
+    at = cut;
+  }
+}
+
+// Meta requests whose reply has the key after the value has arrived (as memcached 1.6.18 gives it).
+const META_SCRIPT = 'ms mk 5 k O77 T0\r\nhello\r\nmg mk v k\r\n';
+const META_EXPECTED = 'HD kmk O77\r\nVA 5 kmk\r\nhello\r\n';
+
+test('input is never kept by reference: a reused read buffer, cut at every boundary', async () => {
+  const bytes = Buffer.from(SCRIPT.slice(0, SCRIPT.indexOf('set big')) + META_SCRIPT, 'latin1');
+  const expected = EXPECTED.slice(0, EXPECTED.indexOf('SERVER_ERROR object too large')) + META_EXPECTED;
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const s = await session();
+    feedReused(s.conn, bytes, [cut]);
+    assert.is(s.reply(), expected, `cut at ${cut}`);
+  }
+  const s = await session();
+  feedReused(s.conn, bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1));
+  assert.is(s.reply(), expected, 'one byte per read');
+});
+
+test('input is never kept by reference: -R holding back the rest of a reused buffer', async () => {
+  const s = await session(2);
+  feedReused(s.conn, Buffer.from('version\r\n'.repeat(3) + 'set k 0 0 1\r\nv\r\nget k\r\n', 'latin1'), []);
+  for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.is(s.reply(), 'VERSION 1.6.18\r\n'.repeat(3) + 'STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n');
+});
+
+test('input is never kept by reference: a SASL mechanism checked after its data arrives in a later read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmcached-conn-'));
+  try {
+    const pwdb = join(dir, 'pwdb');
+    writeFileSync(pwdb, 'alice:secret\n');
+    const s = await fakeConnection({ reqsPerEvent: 20, protocol: 'binary', saslPwdb: pwdb }, { cache_size: '2m' });
+    // SASL_AUTH (0x21), key "PLAIN", data "\0alice\0secret".
+    const data = Buffer.from('\0alice\0secret', 'latin1');
+    const header = Buffer.alloc(24);
+    header[0] = 0x80;
+    header[1] = 0x21;
+    header.writeUInt16BE(5, 2);
+    header.writeUInt32BE(5 + data.length, 8);
+    // The header and mechanism in one read, the data in two more.
+    feedReused(s.conn, Buffer.concat([header, Buffer.from('PLAIN', 'latin1'), data]), [29, 33]);
+    const reply = Buffer.from(s.reply(), 'latin1');
+    assert.is(reply.readUInt16BE(6), 0, 'status: success');
+    assert.is(reply.subarray(24).toString('latin1'), 'Authenticated');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });
 
 test.run();

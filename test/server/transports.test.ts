@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ServerOptions } from '../../src/server/server.ts';
 import { Client, startServer } from './serve.ts';
 
 test('UDP round trip on a bound port', async () => {
@@ -43,105 +44,118 @@ test('UDP round trip on a bound port', async () => {
   await s.close();
 });
 
-test('a connection the server ends is closed fully: what the client sends after quit is reset', async () => {
-  const s = await startServer('wasm');
-  // allowHalfOpen: the client may go on writing after the server's FIN, as a pipelining client does.
-  const socket = connect({ port: s.port, host: '127.0.0.1', allowHalfOpen: true });
-  socket.resume();
-  const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
-  const outcome = new Promise<string>((resolve) => {
-    socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-    setTimeout(() => resolve('no reset within 2 s'), 2000);
+// Each test runs over both ways of serving a connection: Node's stream handles (the default) and
+// net.Socket (the fallback, forced with WASMCACHED_TRANSPORT=net).
+for (const transport of ['handles', 'net'] as const) {
+  const serve = async (options: Partial<ServerOptions> = {}) => {
+    if (transport === 'net') process.env.WASMCACHED_TRANSPORT = 'net';
+    else delete process.env.WASMCACHED_TRANSPORT;
+    const s = await startServer('wasm', options);
+    delete process.env.WASMCACHED_TRANSPORT;
+    assert.is(s.server.onStreamHandles, transport === 'handles', 'served as intended');
+    return s;
+  };
+
+  test(`${transport}: a connection the server ends is closed fully: what the client sends after quit is reset`, async () => {
+    const s = await serve();
+    // allowHalfOpen: the client may go on writing after the server's FIN, as a pipelining client does.
+    const socket = connect({ port: s.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.resume();
+    const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+    const outcome = new Promise<string>((resolve) => {
+      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+      setTimeout(() => resolve('no reset within 2 s'), 2000);
+    });
+    socket.write('quit\r\n');
+    await ended;
+    // A half-closed server socket would take these in silence; a closed one answers with a reset.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!socket.destroyed) socket.write('version\r\n');
+    }
+    assert.ok(['ECONNRESET', 'EPIPE'].includes(await outcome), await outcome);
+    socket.destroy();
+    await s.close();
   });
-  socket.write('quit\r\n');
-  await ended;
-  // A half-closed server socket would take these in silence; a closed one answers with a reset.
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    if (!socket.destroyed) socket.write('version\r\n');
-  }
-  assert.ok(['ECONNRESET', 'EPIPE'].includes(await outcome), await outcome);
-  socket.destroy();
-  await s.close();
-});
 
-test('unix socket: served, with the -a mask as its permissions, and no TCP port', async () => {
-  const path = join(tmpdir(), `wasmcached-test-${process.pid}.sock`);
-  const s = await startServer('wasm', { socketPath: path, socketMask: 0o766 });
-  assert.is(statSync(path).mode & 0o777, 0o766);
-  assert.equal(s.server.tcpPorts(), []);
-  const socket = connect({ path });
-  const reply = await new Promise<string>((resolve) => {
-    socket.on('data', (d) => resolve(d.toString('latin1')));
-    socket.write('version\r\n');
+  test(`${transport}: unix socket: served, with the -a mask as its permissions, and no TCP port`, async () => {
+    const path = join(tmpdir(), `wasmcached-test-${process.pid}.sock`);
+    const s = await serve({ socketPath: path, socketMask: 0o766 });
+    assert.is(statSync(path).mode & 0o777, 0o766);
+    assert.equal(s.server.tcpPorts(), []);
+    const socket = connect({ path });
+    const reply = await new Promise<string>((resolve) => {
+      socket.on('data', (d) => resolve(d.toString('latin1')));
+      socket.write('version\r\n');
+    });
+    assert.is(reply, 'VERSION 1.6.18\r\n');
+    socket.destroy();
+    await s.close();
   });
-  assert.is(reply, 'VERSION 1.6.18\r\n');
-  socket.destroy();
-  await s.close();
-});
 
-test('-c: a connection over the limit is told and closed, and counted as rejected', async () => {
-  // memcached -c 27 with one listener takes two clients (its limit counts 23 reserved descriptors).
-  const s = await startServer('wasm', { connLimit: 27 });
-  const a = await Client.open(s.port);
-  const b = await Client.open(s.port);
-  const c = await Client.open(s.port);
-  assert.is(await c.until('\r\n'), 'ERROR Too many open connections\r\n');
-  await c.settle(50);
-  assert.ok(c.closed);
-  assert.match(await a.request('stats\r\n', 'END\r\n'), /STAT rejected_connections 1\r\n/);
-  a.close();
-  b.close();
-  await s.close();
-});
+  test(`${transport}: -c: a connection over the limit is told and closed, and counted as rejected`, async () => {
+    // memcached -c 27 with one listener takes two clients (its limit counts 23 reserved descriptors).
+    const s = await serve({ connLimit: 27 });
+    const a = await Client.open(s.port);
+    const b = await Client.open(s.port);
+    const c = await Client.open(s.port);
+    assert.is(await c.until('\r\n'), 'ERROR Too many open connections\r\n');
+    await c.settle(50);
+    assert.ok(c.closed);
+    assert.match(await a.request('stats\r\n', 'END\r\n'), /STAT rejected_connections 1\r\n/);
+    a.close();
+    b.close();
+    await s.close();
+  });
 
-test('idle_timeout: an idle connection is closed', async () => {
-  const s = await startServer('wasm', { idleTimeout: 1 });
-  const c = await Client.open(s.port);
-  assert.is(await c.request('version\r\n'), 'VERSION 1.6.18\r\n');
-  await c.settle(1300);
-  assert.ok(c.closed);
-  await s.close();
-});
+  test(`${transport}: idle_timeout: an idle connection is closed`, async () => {
+    const s = await serve({ idleTimeout: 1 });
+    const c = await Client.open(s.port);
+    assert.is(await c.request('version\r\n'), 'VERSION 1.6.18\r\n');
+    await c.settle(1300);
+    assert.ok(c.closed);
+    await s.close();
+  });
 
-test('backpressure: a client that does not read stops being read, others are served, nothing is lost', async () => {
-  const s = await startServer('wasm');
-  const setup = await Client.open(s.port);
-  const value = 'x'.repeat(100_000);
-  assert.is(await setup.request(`set v 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
-  const slow = await Client.open(s.port);
-  slow.socket.pause();
-  for (let i = 0; i < 400; i++) slow.send('get v\r\n');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  // The server stopped producing replies for it (40 MB of them) and still serves others.
-  const stats = await setup.request('stats\r\n', 'END\r\n');
-  const written = Number(/STAT bytes_written (\d+)/.exec(stats)![1]);
-  assert.ok(written < 20_000_000, `${written} bytes written before the client read anything`);
-  slow.socket.resume();
-  const expected = `VALUE v 0 100000\r\n${value}\r\nEND\r\n`.repeat(400);
-  let all = '';
-  while (all.length < expected.length) {
-    const more = await slow.until('END\r\n', 5000);
-    if (more === '') break;
-    all += more;
-  }
-  assert.is(all.length, expected.length);
-  assert.ok(all === expected, 'every reply arrives, in order');
-  setup.close();
-  slow.close();
-  await s.close();
-});
+  test(`${transport}: backpressure: a client that does not read stops being read, others are served, nothing is lost`, async () => {
+    const s = await serve();
+    const setup = await Client.open(s.port);
+    const value = 'x'.repeat(100_000);
+    assert.is(await setup.request(`set v 0 0 ${value.length}\r\n${value}\r\n`), 'STORED\r\n');
+    const slow = await Client.open(s.port);
+    slow.socket.pause();
+    for (let i = 0; i < 400; i++) slow.send('get v\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The server stopped producing replies for it (40 MB of them) and still serves others.
+    const stats = await setup.request('stats\r\n', 'END\r\n');
+    const written = Number(/STAT bytes_written (\d+)/.exec(stats)![1]);
+    assert.ok(written < 20_000_000, `${written} bytes written before the client read anything`);
+    slow.socket.resume();
+    const expected = `VALUE v 0 100000\r\n${value}\r\nEND\r\n`.repeat(400);
+    let all = '';
+    while (all.length < expected.length) {
+      const more = await slow.until('END\r\n', 5000);
+      if (more === '') break;
+      all += more;
+    }
+    assert.is(all.length, expected.length);
+    assert.ok(all === expected, 'every reply arrives, in order');
+    setup.close();
+    slow.close();
+    await s.close();
+  });
 
-test('garbage on one connection does not disturb another', async () => {
-  const s = await startServer('wasm');
-  const good = await Client.open(s.port);
-  const bad = await Client.open(s.port);
-  bad.send(Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)));
-  assert.is(await good.request('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
-  assert.is(await good.request('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
-  bad.close();
-  good.close();
-  await s.close();
-});
+  test(`${transport}: garbage on one connection does not disturb another`, async () => {
+    const s = await serve();
+    const good = await Client.open(s.port);
+    const bad = await Client.open(s.port);
+    bad.send(Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256)));
+    assert.is(await good.request('set a 0 0 1\r\nx\r\n'), 'STORED\r\n');
+    assert.is(await good.request('get a\r\n', 'END\r\n'), 'VALUE a 0 1\r\nx\r\nEND\r\n');
+    bad.close();
+    good.close();
+    await s.close();
+  });
+}
 
 test.run();

@@ -1,0 +1,278 @@
+// Connections served on Node's own stream handles (the libuv TCP and pipe wraps every net.Socket
+// sits on) rather than through net.Socket: reads land in one shared buffer (no Buffer or
+// ArrayBuffer per read), a write that the kernel takes at once (the usual case) needs no request
+// object of its own, and there are no stream states, events or callbacks per request. This is
+// what lets a Node process answer an unpipelined request for about the CPU memcached spends
+// (cf. memcached's conn read buffer and sendmsg per batch). When the handles are not reachable
+// (another runtime, a future Node), the server falls back to net.Socket.
+
+import type { Server as NetServer, Socket } from 'node:net';
+
+/** The bindings' view of a connected stream handle (tcp_wrap TCP or pipe_wrap Pipe). */
+interface StreamHandle {
+  /** With a user buffer: called with no arguments; the read's result is in streamBaseState. */
+  onread: () => void;
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buffer: Uint8Array): void;
+  writeBuffer(req: WriteReq, data: Uint8Array): number;
+  writev(req: WriteReq, chunks: Uint8Array[], allBuffers: true): number;
+  shutdown(req: ShutdownReq): number;
+  close(callback: () => void): void;
+  /** Bytes libuv still holds in queued writes. */
+  readonly writeQueueSize: number;
+  setNoDelay?(on: boolean): number;
+  getpeername?(out: PeerName): number;
+}
+
+interface PeerName {
+  address?: string;
+  family?: string;
+  port?: number;
+}
+
+interface WriteReq {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+  /** Keeps the written bytes alive while the write is queued (the handle does not copy them). */
+  buffer: Uint8Array | Uint8Array[] | null;
+}
+
+interface ShutdownReq {
+  handle: StreamHandle;
+  oncomplete: (status: number) => void;
+}
+
+interface StreamBindings {
+  WriteWrap: new () => WriteReq;
+  ShutdownWrap: new () => ShutdownReq;
+  streamBaseState: Int32Array;
+  kReadBytesOrError: number;
+  kLastWriteWasAsync: number;
+}
+
+/** A listening net.Server's handle, whose connection callback can be taken over. */
+interface ListenHandle {
+  onconnection: (status: number, client: StreamHandle | undefined) => void;
+}
+
+/** The stream bindings, or undefined where this runtime does not expose them. */
+function loadBindings(): StreamBindings | undefined {
+  try {
+    const binding = (process as unknown as { binding(name: string): unknown }).binding;
+    const b = binding('stream_wrap') as Partial<StreamBindings>;
+    if (
+      typeof b.WriteWrap !== 'function' ||
+      typeof b.ShutdownWrap !== 'function' ||
+      !(b.streamBaseState instanceof Int32Array) ||
+      typeof b.kReadBytesOrError !== 'number' ||
+      typeof b.kLastWriteWasAsync !== 'number'
+    ) {
+      return undefined;
+    }
+    return b as StreamBindings;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes read at most per read call; every connection's reads share one buffer this size. */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** Queued write bytes beyond which a connection stops being read (net.Socket's highWaterMark). */
+const WRITE_HIGH_WATER = 16 * 1024;
+
+/** What the server does with a connection's events. */
+export interface PeerEvents {
+  /** Bytes arrived; `chunk` is valid only during the call (the buffer is shared). */
+  data(chunk: Uint8Array): void;
+  /** Everything queued has been written after a send returned false. */
+  drain(): void;
+  /** The connection is gone (either side); called once. */
+  closed(): void;
+}
+
+/** A connection as the server sees it, whichever way it is served. */
+export interface Peer {
+  /** Sends the parts in order; false when queued output is over the high-water mark. */
+  send(parts: Uint8Array[]): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** Closes fully (FIN, then close) once everything sent has been written; `last` goes first. */
+  end(last?: Uint8Array): void;
+  /** Closes at once, dropping anything unwritten. */
+  destroy(): void;
+  /** For `stats conns`: the client's address, or undefined (unix sockets). */
+  remote(): PeerName | undefined;
+  /** Starts delivering events. */
+  start(events: PeerEvents): void;
+}
+
+const bindings = loadBindings();
+
+/**
+ * Takes over a listening net.Server's accepted connections: `accept` gets each as a Peer on its
+ * raw handle. Returns false when the handles are not reachable; the server then keeps
+ * net.Server's own 'connection' events.
+ */
+export function adoptConnections(server: NetServer, accept: (peer: Peer) => void): boolean {
+  if (bindings === undefined || process.env.WASMCACHED_TRANSPORT === 'net') return false;
+  const listen = (server as unknown as { _handle?: Partial<ListenHandle> | null })._handle;
+  if (listen === null || listen === undefined || typeof listen.onconnection !== 'function') return false;
+  const b = bindings;
+  const readBuffer = new Uint8Array(READ_BUFFER_BYTES);
+  listen.onconnection = (status, client) => {
+    if (status < 0 || client === undefined) return;
+    accept(new HandlePeer(client, b, readBuffer));
+  };
+  return true;
+}
+
+class HandlePeer implements Peer {
+  private events: PeerEvents | undefined;
+  /** A request object for writes, reused while writes complete at once. */
+  private req: WriteReq;
+  /** Writes the kernel did not take at once, still queued. */
+  private queued = 0;
+  private full = false;
+  private ending = false;
+  private closing = false;
+
+  constructor(
+    private readonly handle: StreamHandle,
+    private readonly b: StreamBindings,
+    private readonly readBuffer: Uint8Array,
+  ) {
+    this.req = this.newReq();
+    handle.setNoDelay?.(true);
+  }
+
+  start(events: PeerEvents): void {
+    this.events = events;
+    const { handle, readBuffer } = this;
+    const state = this.b.streamBaseState;
+    const kRead = this.b.kReadBytesOrError;
+    handle.useUserBuffer(readBuffer);
+    handle.onread = () => {
+      const n = state[kRead]!;
+      if (n > 0) events.data(readBuffer.subarray(0, n));
+      else if (n < 0) this.destroy(); // end of stream or an error: memcached closes either way
+    };
+    if (handle.readStart() < 0) this.destroy();
+  }
+
+  send(parts: Uint8Array[]): boolean {
+    if (this.closing) return true;
+    const req = this.req;
+    const handle = this.handle;
+    const status = parts.length === 1 ? handle.writeBuffer(req, parts[0]!) : handle.writev(req, parts, true);
+    if (status < 0) {
+      this.destroy();
+      return true;
+    }
+    if (this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) {
+      // Queued: the handle now owns this request and reads `parts` until it completes.
+      req.buffer = parts.length === 1 ? parts[0]! : parts;
+      this.queued++;
+      this.req = this.newReq();
+    }
+    if (handle.writeQueueSize < WRITE_HIGH_WATER) return true;
+    this.full = true;
+    return false;
+  }
+
+  pauseReading(): void {
+    if (!this.closing) this.handle.readStop();
+  }
+
+  resumeReading(): void {
+    if (!this.closing) this.handle.readStart();
+  }
+
+  end(last?: Uint8Array): void {
+    if (this.closing || this.ending) return;
+    if (last !== undefined && last.length > 0) this.send([last]);
+    this.ending = true;
+    if (this.queued === 0) this.shutdown();
+  }
+
+  destroy(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.handle.readStop();
+    this.handle.onread = ignore;
+    this.handle.close(() => this.events?.closed());
+  }
+
+  remote(): PeerName | undefined {
+    const out: PeerName = {};
+    if (this.handle.getpeername === undefined || this.handle.getpeername(out) < 0) return undefined;
+    return out;
+  }
+
+  private newReq(): WriteReq {
+    const req = new this.b.WriteWrap();
+    req.handle = this.handle;
+    req.buffer = null;
+    req.oncomplete = (status) => this.written(req, status);
+    return req;
+  }
+
+  /** A queued write finished. */
+  private written(req: WriteReq, status: number): void {
+    req.buffer = null;
+    this.queued--;
+    if (this.closing) return;
+    if (status < 0) return this.destroy();
+    if (this.queued > 0) return;
+    if (this.ending) return this.shutdown();
+    if (this.full) {
+      this.full = false;
+      this.events?.drain();
+    }
+  }
+
+  /** Sends FIN after the last byte, then closes (a client that keeps writing gets a reset). */
+  private shutdown(): void {
+    if (this.closing) return;
+    const req = new this.b.ShutdownWrap();
+    req.handle = this.handle;
+    req.oncomplete = () => this.destroy();
+    if (this.handle.shutdown(req) < 0) this.destroy();
+  }
+}
+
+/** The portable way: a Peer over a net.Socket. */
+export function socketPeer(socket: Socket): Peer {
+  socket.setNoDelay(true);
+  return {
+    send(parts) {
+      if (parts.length === 1) return socket.write(parts[0]!);
+      socket.cork();
+      let ok = true;
+      for (const part of parts) ok = socket.write(part);
+      socket.uncork();
+      return ok;
+    },
+    pauseReading: () => socket.pause(),
+    resumeReading: () => socket.resume(),
+    end(last) {
+      socket.end(last ?? EMPTY, () => socket.destroy());
+    },
+    destroy: () => socket.destroy(),
+    remote() {
+      if (socket.remoteAddress === undefined) return undefined;
+      return { address: socket.remoteAddress, family: socket.remoteFamily, port: socket.remotePort };
+    },
+    start(events) {
+      socket.on('data', (chunk: Buffer) => events.data(chunk));
+      socket.on('drain', () => events.drain());
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => events.closed());
+    },
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A closing handle's read callback (the binding accepts only functions). */
+function ignore(): void {}
