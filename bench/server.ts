@@ -3,7 +3,9 @@
 // the load generator to core 1; servers alternate run by run, each run on a fresh server. Reports
 // medians (and min–max) of ops/s, p50/p99, server CPU per request and RSS, each against memcached
 // from the same runs, beside the issue's targets. Prints a table and writes bench/results/server.md.
-// Run: npm run bench (BENCH_RUNS=3, BENCH_DURATION=4, BENCH_WARMUP=1, BENCH_ONLY=W1,W3a,memory).
+// Run: npm run bench (BENCH_RUNS=3, BENCH_DURATION=4, BENCH_WARMUP=1, BENCH_ONLY=W1,W3a,memory,
+// BENCH_SERVERS=wasm: memcached and the named engines only). A run narrowed by BENCH_ONLY or
+// BENCH_SERVERS writes build/bench-partial.md instead of the results file.
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -37,6 +39,10 @@ const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
   .map((id) => id.trim().toLowerCase())
   .filter((id) => id !== '');
+const ENGINES = (process.env['BENCH_SERVERS'] ?? '')
+  .split(',')
+  .map((id) => id.trim().toLowerCase())
+  .filter((id) => id !== '');
 
 // ---- what is run
 
@@ -52,7 +58,7 @@ const commonFlags = (port: number, megabytes: number): string[] =>
   ['-t', '1', '-U', '0', '-l', HOST, '-p', String(port), '-m', String(megabytes)];
 
 const BASELINE = 'memcached';
-const SERVERS: ServerKind[] = [
+const SERVERS = ([
   {
     name: BASELINE,
     target: false,
@@ -61,7 +67,7 @@ const SERVERS: ServerKind[] = [
   },
   { name: 'wasmcached -E wasm', target: true, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'wasm', ...commonFlags(port, megabytes)] },
   { name: 'wasmcached -E ts', target: false, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'ts', ...commonFlags(port, megabytes)] },
-];
+] satisfies ServerKind[]).filter((kind) => ENGINES.length === 0 || kind.name === BASELINE || ENGINES.some((engine) => kind.name.endsWith(`-E ${engine}`)));
 
 /** build/loadgen's options (its CLI contract), without host, port and timing. */
 interface Load {
@@ -607,9 +613,11 @@ async function main(): Promise<number> {
 
   const markdown = report(workloads, samples, memory, failures);
   process.stdout.write(markdown);
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'server.md'), markdown);
-  process.stderr.write(`bench: wrote bench/results/server.md in ${fmt((Date.now() - started) / 1000, 0)} s\n`);
+  const partial = ONLY.length > 0 || ENGINES.length > 0;
+  const out = partial ? join('build', 'bench-partial.md') : join('bench', 'results', 'server.md');
+  mkdirSync(dirname(join(root, out)), { recursive: true });
+  writeFileSync(join(root, out), markdown);
+  process.stderr.write(`bench: wrote ${out} in ${fmt((Date.now() - started) / 1000, 0)} s\n`);
   return failures.length > 0 ? 1 : 0;
 }
 

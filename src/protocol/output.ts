@@ -1,14 +1,18 @@
-// The reply buffer of one connection: protocols append bytes, the server takes what a batch of
-// requests produced and writes it at once. socket.write keeps a reference to what it is given
-// (no copy), so taken bytes are never written over: `take()` hands out the filled parts and later
-// replies go after them, or into a fresh chunk. A reply that does not fit closes the current
-// chunk's part and starts a new chunk, so nothing written is ever copied again (cf. memcached's
-// resp objects and iovecs, which also live until the write completes).
+// The reply buffer: protocols append bytes, the server takes what a batch of requests produced
+// and writes it at once. A write may keep a reference to what it is given (no copy), so taken
+// bytes are never written over: `take()` hands out the filled parts and later replies go after
+// them, or into a fresh chunk, unless the writer says the kernel has copied them (`recycle()`),
+// which is the usual case, and then the same chunk is written again from its start. A reply that
+// does not fit closes the current chunk's part and starts a new chunk, so nothing written is ever
+// copied again (cf. memcached's resp objects and iovecs, which also live until the write
+// completes). Between batches nothing is pending, so one Output can serve every connection.
 
 /** Bytes of a chunk; a reply larger than what is left gets a chunk of its own size. */
 const CHUNK_BYTES = 64 * 1024;
 /** When less than this is left after a take, the next reply starts a new chunk. */
 const MIN_TAIL = 2048;
+/** A chunk this large (grown for one big reply) is not kept for reuse. */
+const RECYCLE_MAX = 1024 * 1024;
 
 export const CR = 0x0d;
 export const LF = 0x0a;
@@ -19,6 +23,8 @@ export class Output {
   private chunk = new Uint8Array(CHUNK_BYTES);
   /** Parts of earlier chunks written and not yet taken, in order. */
   private parts: Uint8Array[] = [];
+  /** What take() returns for one part, the usual case (reused: see take). */
+  private readonly one: Uint8Array[] = [new Uint8Array(0)];
   private partBytes = 0;
   /** Start of the bytes not yet taken. */
   private start = 0;
@@ -111,16 +117,36 @@ export class Output {
 
   /**
    * The bytes written since the last take, as parts in order (usually one); the caller hands
-   * them to a socket and must not change them. Empty when nothing was written.
+   * them to a socket and must not change them. Empty when nothing was written. The array itself
+   * is reused by the next take: a caller that keeps the list (not just the parts) copies it.
    */
   take(): Uint8Array[] {
-    if (this.end > this.start) this.parts.push(this.chunk.subarray(this.start, this.end));
-    const taken = this.parts;
-    this.parts = [];
+    let taken: Uint8Array[];
+    if (this.parts.length === 0 && this.end > this.start) {
+      taken = this.one;
+      taken[0] = this.chunk.subarray(this.start, this.end);
+    } else {
+      taken = this.parts;
+      if (this.end > this.start) taken.push(this.chunk.subarray(this.start, this.end));
+      this.parts = [];
+    }
     this.partBytes = 0;
     this.start = this.end;
-    if (this.chunk.length - this.end < MIN_TAIL) this.fresh(CHUNK_BYTES);
+    // Too little left to be worth a part of its own: the next reply starts a new chunk, unless
+    // these bytes are recycled first.
+    if (this.chunk.length - this.end < MIN_TAIL) this.start = this.end = this.chunk.length;
     return taken;
+  }
+
+  /**
+   * Everything taken has been copied out (the kernel took the write whole): the current chunk
+   * is written again from its start.
+   */
+  recycle(): void {
+    if (this.end > this.start || this.parts.length > 0) return; // written since the take
+    if (this.chunk.length > RECYCLE_MAX) this.fresh(CHUNK_BYTES);
+    this.start = 0;
+    this.end = 0;
   }
 
   /** Forgets everything not taken (a connection that closes). */

@@ -8,7 +8,7 @@ import type { ItemHandle } from '../engine/types.ts';
 import { createItemInfo } from '../engine/types.ts';
 import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader, REQUEST_PREFIX_MAX } from '../protocol/binary/header.ts';
 import { parseBinaryRequest } from '../protocol/binary/parse.ts';
-import { CR, LF, Output } from '../protocol/output.ts';
+import { CR, LF } from '../protocol/output.ts';
 import { createRequest, isStorage } from '../protocol/request.ts';
 import { parseTextLine } from '../protocol/text/parse.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
@@ -59,10 +59,21 @@ export const LINE_MAX_GET = 1024 * 1024;
 /** Leading spaces allowed before `get` in a long line. */
 const LEADING_SPACES_MAX = 100;
 
-/** What a connection needs of its transport (a net.Socket, or a test double). */
+/** What became of bytes handed to a transport. */
+export const Sent = {
+  /** Copied out (the kernel took them whole): the reply buffer may be written over. */
+  COPIED: 0,
+  /** Queued by reference: those bytes must stay as they are. */
+  QUEUED: 1,
+  /** Queued, and the transport is over its limit: stop reading until it drains. */
+  FULL: 2,
+} as const;
+export type Sent = (typeof Sent)[keyof typeof Sent];
+
+/** What a connection needs of its transport (a stream handle, a net.Socket, or a test double). */
 export interface Transport {
-  /** Sends the parts in order; false when the transport's buffer is over its limit. */
-  send(parts: Uint8Array[]): boolean;
+  /** Sends the parts in order (the array is reused after the call; the parts are not). */
+  send(parts: Uint8Array[]): Sent;
   /** Stops delivering data until resumeReading. */
   pauseReading(): void;
   resumeReading(): void;
@@ -110,7 +121,7 @@ export class Connection {
     private readonly reqsPerEvent: number,
     id = 0,
   ) {
-    this.ctx = { server, engine: server.engine, out: new Output(), info: createItemInfo(), id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
+    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
   }
 
@@ -162,7 +173,9 @@ export class Connection {
     const length = out.length;
     const parts = out.take();
     this.ctx.server.stats.bytesWritten += length;
-    if (!this.transport.send(parts)) this.pause(PAUSED_WRITE);
+    const sent = this.transport.send(parts);
+    if (sent === Sent.COPIED) out.recycle();
+    else if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
   }
 
   /** The transport drained what was sent. */

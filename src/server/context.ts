@@ -16,6 +16,11 @@ export interface ServerState {
   /** The clock the engine is given: memcached's current_time and realtime(). */
   readonly core: ServerCore;
   readonly stats: ServerStats;
+  /**
+   * The reply buffer every connection writes into: a batch of replies is taken and sent before
+   * another connection runs, so nothing in it belongs to anyone between events.
+   */
+  readonly out: Output;
   /** -A: whether `shutdown` is allowed. */
   readonly shutdownEnabled: boolean;
   /** -F turns flush_all off; -X turns stats cachedump off. */

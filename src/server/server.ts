@@ -10,9 +10,9 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import type { AuthEntry } from './auth.ts';
-import { Connection } from './connection.ts';
+import { Connection, Sent } from './connection.ts';
 import type { ServerState } from './context.ts';
-import { encodeAscii } from '../protocol/output.ts';
+import { encodeAscii, Output } from '../protocol/output.ts';
 import { adoptConnections, socketPeer } from './stream-handle.ts';
 import type { Peer } from './stream-handle.ts';
 import { PrefixStats } from './prefix-stats.ts';
@@ -122,6 +122,7 @@ export class MemcachedServer {
       engine: o.engine,
       core,
       stats: this.stats,
+      out: new Output(),
       shutdownEnabled: o.shutdownEnabled,
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
@@ -256,7 +257,7 @@ export class MemcachedServer {
       {
         send: (parts) => {
           reply.push(...parts);
-          return true;
+          return Sent.QUEUED;
         },
         pauseReading: () => {},
         resumeReading: () => {},

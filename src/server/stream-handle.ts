@@ -7,6 +7,7 @@
 // (another runtime, a future Node), the server falls back to net.Socket.
 
 import type { Server as NetServer, Socket } from 'node:net';
+import { Sent } from './connection.ts';
 
 /** The bindings' view of a connected stream handle (tcp_wrap TCP or pipe_wrap Pipe). */
 interface StreamHandle {
@@ -93,8 +94,8 @@ export interface PeerEvents {
 
 /** A connection as the server sees it, whichever way it is served. */
 export interface Peer {
-  /** Sends the parts in order; false when queued output is over the high-water mark. */
-  send(parts: Uint8Array[]): boolean;
+  /** Sends the parts in order (the array may be reused after the call, the parts not). */
+  send(parts: Uint8Array[]): Sent;
   pauseReading(): void;
   resumeReading(): void;
   /** Closes fully (FIN, then close) once everything sent has been written; `last` goes first. */
@@ -119,12 +120,24 @@ export function adoptConnections(server: NetServer, accept: (peer: Peer) => void
   const listen = (server as unknown as { _handle?: Partial<ListenHandle> | null })._handle;
   if (listen === null || listen === undefined || typeof listen.onconnection !== 'function') return false;
   const b = bindings;
-  const readBuffer = new Uint8Array(READ_BUFFER_BYTES);
+  const readBuffer = new ReadBuffer();
   listen.onconnection = (status, client) => {
     if (status < 0 || client === undefined) return;
     accept(new HandlePeer(client, b, readBuffer));
   };
   return true;
+}
+
+/** The buffer every connection's reads land in, and views of its first n bytes. */
+class ReadBuffer {
+  readonly bytes = new Uint8Array(READ_BUFFER_BYTES);
+  /** The last view made: requests of one size in a row (the usual load) reuse it. */
+  private last = this.bytes.subarray(0, 0);
+
+  view(n: number): Uint8Array {
+    if (this.last.length !== n) this.last = this.bytes.subarray(0, n);
+    return this.last;
+  }
 }
 
 class HandlePeer implements Peer {
@@ -140,7 +153,7 @@ class HandlePeer implements Peer {
   constructor(
     private readonly handle: StreamHandle,
     private readonly b: StreamBindings,
-    private readonly readBuffer: Uint8Array,
+    private readonly readBuffer: ReadBuffer,
   ) {
     this.req = this.newReq();
     handle.setNoDelay?.(true);
@@ -151,33 +164,33 @@ class HandlePeer implements Peer {
     const { handle, readBuffer } = this;
     const state = this.b.streamBaseState;
     const kRead = this.b.kReadBytesOrError;
-    handle.useUserBuffer(readBuffer);
+    handle.useUserBuffer(readBuffer.bytes);
     handle.onread = () => {
       const n = state[kRead]!;
-      if (n > 0) events.data(readBuffer.subarray(0, n));
+      if (n > 0) events.data(readBuffer.view(n));
       else if (n < 0) this.destroy(); // end of stream or an error: memcached closes either way
     };
     if (handle.readStart() < 0) this.destroy();
   }
 
-  send(parts: Uint8Array[]): boolean {
-    if (this.closing) return true;
+  send(parts: Uint8Array[]): Sent {
+    if (this.closing) return Sent.QUEUED;
     const req = this.req;
     const handle = this.handle;
     const status = parts.length === 1 ? handle.writeBuffer(req, parts[0]!) : handle.writev(req, parts, true);
     if (status < 0) {
       this.destroy();
-      return true;
+      return Sent.QUEUED;
     }
-    if (this.b.streamBaseState[this.b.kLastWriteWasAsync] !== 0) {
-      // Queued: the handle now owns this request and reads `parts` until it completes.
-      req.buffer = parts.length === 1 ? parts[0]! : parts;
-      this.queued++;
-      this.req = this.newReq();
-    }
-    if (handle.writeQueueSize < WRITE_HIGH_WATER) return true;
+    // Written whole at once (libuv's try-write): the kernel has the bytes.
+    if (this.b.streamBaseState[this.b.kLastWriteWasAsync] === 0) return Sent.COPIED;
+    // Queued: the handle now owns this request and reads the parts until it completes.
+    req.buffer = parts.length === 1 ? parts[0]! : parts.slice();
+    this.queued++;
+    this.req = this.newReq();
+    if (handle.writeQueueSize < WRITE_HIGH_WATER) return Sent.QUEUED;
     this.full = true;
-    return false;
+    return Sent.FULL;
   }
 
   pauseReading(): void {
@@ -246,12 +259,17 @@ export function socketPeer(socket: Socket): Peer {
   socket.setNoDelay(true);
   return {
     send(parts) {
-      if (parts.length === 1) return socket.write(parts[0]!);
-      socket.cork();
-      let ok = true;
-      for (const part of parts) ok = socket.write(part);
-      socket.uncork();
-      return ok;
+      // socket.write keeps what it is given until written: never COPIED.
+      let ok: boolean;
+      if (parts.length === 1) {
+        ok = socket.write(parts[0]!);
+      } else {
+        socket.cork();
+        ok = true;
+        for (const part of parts) ok = socket.write(part);
+        socket.uncork();
+      }
+      return ok ? Sent.QUEUED : Sent.FULL;
     },
     pauseReading: () => socket.pause(),
     resumeReading: () => socket.resume(),

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerState } from '../../src/server/context.ts';
-import { Connection } from '../../src/server/connection.ts';
+import { Connection, Sent } from '../../src/server/connection.ts';
 import type { Transport } from '../../src/server/connection.ts';
 import type { ServerOptions } from '../../src/server/server.ts';
 import { Client, fakeConnection } from './serve.ts';
@@ -220,7 +220,7 @@ function connectionTo(state: ServerState): Conn {
   const transport: Transport = {
     send: (parts) => {
       for (const p of parts) sent.push(Buffer.from(p));
-      return true;
+      return Sent.COPIED;
     },
     pauseReading: () => {},
     resumeReading: () => {},

@@ -6,7 +6,7 @@ import { createManualClock } from '../../src/engine/clock.ts';
 import type { ManualClock } from '../../src/engine/clock.ts';
 import { ENGINE_INTERFACE_VERSION } from '../../src/engine/types.ts';
 import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
-import { Connection } from '../../src/server/connection.ts';
+import { Connection, Sent } from '../../src/server/connection.ts';
 import type { Transport } from '../../src/server/connection.ts';
 import { MemcachedServer } from '../../src/server/server.ts';
 import type { ServerOptions } from '../../src/server/server.ts';
@@ -78,7 +78,7 @@ export function connectionOver(engine: EngineHandle, api: ServerApi, options: Pa
   const transport: Transport = {
     send: (parts) => {
       for (const p of parts) for (const b of p) sent.push(b);
-      return true;
+      return Sent.COPIED;
     },
     pauseReading: () => {},
     resumeReading: () => {},

@@ -11,8 +11,6 @@ import { Command, KEY_MAX_LENGTH, resetRequest } from '../request.ts';
 import type { Request } from '../request.ts';
 import { Tokens } from './tokens.ts';
 
-const NUL = 0x00;
-
 export const ERROR = 'ERROR';
 
 /**
@@ -23,8 +21,6 @@ export const ERROR = 'ERROR';
 export function parseTextLine(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): void {
   resetRequest(req);
   if (e - s > 1 && buf[e - 1] === CR) e--;
-  const nul = buf.indexOf(NUL, s);
-  if (nul >= 0 && nul < e) e = nul;
   tokens.split(buf, s, e);
   // No command is shorter than two bytes.
   if (tokens.count === 0 || tokens.length(0) < 2) return fail(req, ERROR);

@@ -1,10 +1,12 @@
 // A command line split into tokens as memcached's tokenize_command splits it: on single spaces
 // (runs of spaces make no empty tokens), at most MAX_TOKENS - 1 tokens, the rest of the line left
-// for the caller (multi-key gets continue with it). Offsets into the read buffer; no copies.
+// for the caller (multi-key gets continue with it), and nothing after a NUL (C's strings end
+// there). Offsets into the read buffer; no copies.
 
 /** memcached's MAX_TOKENS: the command, up to 22 more tokens, and the terminal token. */
 export const MAX_TOKENS = 24;
 const SPACE = 0x20;
+const NUL = 0x00;
 
 export class Tokens {
   /** Tokens found (memcached's ntokens minus its terminal token). */
@@ -17,29 +19,36 @@ export class Tokens {
   lineEnd = 0;
   buf: Uint8Array = new Uint8Array(0);
 
-  /** Splits buf[s, e) (a line without its line ending). */
+  /** Splits buf[s, e) (a line without its line ending), up to a NUL in it. */
   split(buf: Uint8Array, s: number, e: number): void {
     this.buf = buf;
-    this.lineEnd = e;
     this.count = 0;
     this.rest = -1;
     let from = s;
-    for (let i = s; i < e; i++) {
-      if (buf[i] !== SPACE) continue;
+    let i = s;
+    for (; i < e; i++) {
+      const b = buf[i]!;
+      if (b > SPACE) continue;
+      if (b === NUL) break;
+      if (b !== SPACE) continue;
       if (i !== from) {
         this.start[this.count] = from;
         this.end[this.count] = i;
         this.count++;
         if (this.count === MAX_TOKENS - 1) {
-          this.rest = i + 1 < e ? i + 1 : -1;
+          let end = i + 1;
+          while (end < e && buf[end] !== NUL) end++;
+          this.lineEnd = end;
+          this.rest = i + 1 < end ? i + 1 : -1;
           return;
         }
       }
       from = i + 1;
     }
-    if (from < e) {
+    this.lineEnd = i;
+    if (from < i) {
       this.start[this.count] = from;
-      this.end[this.count] = e;
+      this.end[this.count] = i;
       this.count++;
     }
   }
