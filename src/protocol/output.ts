@@ -73,6 +73,20 @@ export class Output {
     }
   }
 
+  /**
+   * Appends bytes[offset, offset + n) by reference, not copied: the caller keeps them unchanged
+   * until the write of this batch has completed (cf. memcached's iovec into an item it holds).
+   */
+  reference(source: Uint8Array, offset: number, n: number): void {
+    if (this.end > this.start) {
+      this.parts.push(this.chunk.subarray(this.start, this.end));
+      this.partBytes += this.end - this.start;
+      this.start = this.end;
+    }
+    this.parts.push(source.subarray(offset, offset + n));
+    this.partBytes += n;
+  }
+
   byte(value: number): void {
     // reserve() may start a new chunk: read this.chunk only after it.
     const at = this.reserve(1);

@@ -14,7 +14,7 @@ import { encodeAscii } from '../protocol/output.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
 import { checkPlain } from './auth.ts';
-import { latin1, sync } from './context.ts';
+import { appendValue, latin1, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { After, STORE_OPERATION } from './process.ts';
 import { engineGroup, generalStats, resetStats, settingsStats } from './stats-command.ts';
@@ -176,8 +176,8 @@ function getOrTouch(ctx: Context, req: Request): void {
   header(ctx, req, BinaryStatus.SUCCESS, 4, keylen, 4 + keylen + (withValue ? info.nvalue : 0), info.cas);
   appendU32(out, info.flags);
   if (returnKey) out.bytes(info.keyBytes, info.keyOffset, info.nkey);
-  if (withValue) out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
-  engine.release(item);
+  if (withValue) appendValue(ctx, item, info);
+  else engine.release(item);
 }
 
 // ---- storage ----

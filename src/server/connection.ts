@@ -79,7 +79,22 @@ export interface Transport {
   resumeReading(): void;
   /** Closes after what was sent is written. */
   close(): void;
+  /**
+   * Calls `done` once everything sent so far has been written or dropped (the connection
+   * closed), and never before. A transport that has it lets replies hold long values by
+   * reference; without it they are copied.
+   */
+  afterWrite?(done: () => void): void;
+  /**
+   * The next read lands in `target` (at most its length) instead of the transport's buffer, and
+   * the receive that follows is given a view of it; reads after that go back to the buffer.
+   * Optional: long values are then read straight into their item, as memcached reads them.
+   */
+  readInto?(target: Uint8Array): void;
 }
+
+/** Value bytes still to come at or beyond which they are read straight into the item. */
+const READ_INTO_MIN = 16 * 1024;
 
 /** Why reading is paused (a bit each). */
 const PAUSED_YIELD = 1;
@@ -121,7 +136,8 @@ export class Connection {
     private readonly reqsPerEvent: number,
     id = 0,
   ) {
-    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
+    const held = transport.afterWrite === undefined ? undefined : [];
+    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
   }
 
@@ -159,11 +175,27 @@ export class Connection {
     return this.pendingBytes + (this.rest?.length ?? 0);
   }
 
-  /** The transport closed: give back an item being filled. */
+  /** The transport closed: give back an item being filled, and those the unsent replies held. */
   closedByPeer(): void {
     this.closed = true;
     this.dropItem();
     this.ctx.out.clear();
+    this.releaseHeld();
+  }
+
+  /** Gives back the items the replies taken so far held. */
+  private releaseHeld(): void {
+    const held = this.ctx.held;
+    if (held === undefined) return;
+    for (const item of held) this.ctx.engine.release(item);
+    held.length = 0;
+  }
+
+  private releaser(items: ItemHandle[]): () => void {
+    const engine = this.ctx.engine;
+    return () => {
+      for (const item of items) engine.release(item);
+    };
   }
 
   /** Hands the replies written so far to the transport; pauses reading when it is full. */
@@ -176,6 +208,11 @@ export class Connection {
     const sent = this.transport.send(parts);
     if (sent === Sent.COPIED) out.recycle();
     else if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
+    const held = this.ctx.held;
+    if (held !== undefined && held.length > 0) {
+      if (sent === Sent.COPIED) this.releaseHeld();
+      else this.transport.afterWrite!(this.releaser(held.splice(0)));
+    }
   }
 
   /** The transport drained what was sent. */
@@ -371,13 +408,24 @@ export class Connection {
 
   /** Copies value bytes into the item (or buffer), then checks a text value's CRLF. */
   private readValue(buf: Uint8Array, pos: number, end: number): number {
-    const want = this.value.length - this.filled;
+    const value = this.value;
+    const want = value.length - this.filled;
     if (want > 0) {
       const n = Math.min(want, end - pos);
-      if (n === end - pos && pos === 0) this.value.set(buf, this.filled);
-      else this.value.set(buf.subarray(pos, pos + n), this.filled);
+      if (pos === 0 && buf.buffer === value.buffer && buf.byteOffset === value.byteOffset + this.filled) {
+        // Read in place (readInto): already where it belongs.
+      } else if (n === end - pos && pos === 0) {
+        value.set(buf, this.filled);
+      } else {
+        value.set(buf.subarray(pos, pos + n), this.filled);
+      }
       this.filled += n;
-      if (this.filled === this.value.length && this.sink !== Sink.TEXT_ITEM) this.valueRead();
+      const left = value.length - this.filled;
+      if (left === 0) {
+        if (this.sink !== Sink.TEXT_ITEM) this.valueRead();
+      } else if (left >= READ_INTO_MIN && this.transport.readInto !== undefined && pos + n === end) {
+        this.transport.readInto(value.subarray(this.filled));
+      }
       return pos + n;
     }
     const byte = buf[pos]!;

@@ -61,6 +61,12 @@ export interface Context {
   readonly info: ItemInfo;
   /** The connection's number in traces and `stats conns` (memcached shows its fd). */
   readonly id: number;
+  /**
+   * Items whose values the reply buffer holds by reference until they are written (see
+   * appendValue); undefined when the transport cannot say when a write is done (values are then
+   * copied).
+   */
+  readonly held: ItemHandle[] | undefined;
   /** Whether the connection has authenticated (SASL or an ASCII auth token). */
   authenticated: boolean;
   readonly sasl: SaslState;
@@ -90,6 +96,25 @@ export function sync<T>(result: MaybePromise<T>): T {
 /** Bytes as a string of one character each (keys and names in traces and auth checks). */
 export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}
+
+/** Values at least this long go out by reference rather than copied into the reply buffer. */
+export const VALUE_REFERENCE_MIN = 4096;
+
+/**
+ * Appends a held item's value to the reply and gives up the caller's reference to it: a long
+ * value by reference, the item then held until the write is done (memcached sends values from
+ * the item the same way), anything else copied and the item released at once.
+ */
+export function appendValue(ctx: Context, item: ItemHandle, info: ItemInfo): void {
+  const held = ctx.held;
+  if (held !== undefined && info.nvalue >= VALUE_REFERENCE_MIN) {
+    ctx.out.reference(info.valueBytes, info.valueOffset, info.nvalue);
+    held.push(item);
+  } else {
+    ctx.out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
+    ctx.engine.release(item);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Output } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { storeFailure, sync } from './context.ts';
+import { appendValue, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 
 const HD = encodeAscii('HD');
@@ -242,14 +242,15 @@ function metaGet(ctx: Context, req: Request): void {
     engine.markItem(item, ItemMark.WIN_SENT);
   }
   out.crlf();
-  if (value) {
-    out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
-    out.crlf();
-  }
   if (bumpLate) engine.bump(item);
   if (touching) stats.cmdTouch++;
   else stats.cmdGet++;
-  engine.release(item);
+  if (value) {
+    appendValue(ctx, item, info);
+    out.crlf();
+  } else {
+    engine.release(item);
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { encodeAscii, SPACE } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { storeFailure, sync } from './context.ts';
+import { appendValue, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -132,9 +132,8 @@ function retrieve(ctx: Context, req: Request): void {
       out.u64(info.cas);
     }
     out.crlf();
-    out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
+    appendValue(ctx, item, info);
     out.crlf();
-    engine.release(item);
   }
   if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} END`);
   out.raw(END);

@@ -315,6 +315,8 @@ export class MemcachedServer {
         pauseReading: () => peer.pauseReading(),
         resumeReading: () => peer.resumeReading(),
         close: () => peer.end(),
+        afterWrite: (done) => peer.afterWrite(done),
+        readInto: peer.readInto === undefined ? undefined : (target) => peer.readInto!(target),
       },
       o.reqsPerEvent,
       id,

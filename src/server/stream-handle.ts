@@ -37,6 +37,8 @@ interface WriteReq {
   oncomplete: (status: number) => void;
   /** Keeps the written bytes alive while the write is queued (the handle does not copy them). */
   buffer: Uint8Array | Uint8Array[] | null;
+  /** Called once this write is done (see Peer.afterWrite). */
+  after: Array<() => void> | null;
 }
 
 interface ShutdownReq {
@@ -77,8 +79,8 @@ function loadBindings(): StreamBindings | undefined {
   }
 }
 
-/** Bytes read at most per read call; every connection's reads share one buffer this size. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Bytes read at most per read call (memcached reads 16 KB at a time too); every connection's reads share one buffer this size. */
+const READ_BUFFER_BYTES = 16 * 1024;
 /** Queued write bytes beyond which a connection stops being read (net.Socket's highWaterMark). */
 const WRITE_HIGH_WATER = 16 * 1024;
 
@@ -102,6 +104,10 @@ export interface Peer {
   end(last?: Uint8Array): void;
   /** Closes at once, dropping anything unwritten. */
   destroy(): void;
+  /** Calls `done` once everything sent so far is written, or dropped by a close. */
+  afterWrite(done: () => void): void;
+  /** The next read goes into `target` (see Transport.readInto); optional. */
+  readInto?(target: Uint8Array): void;
   /** For `stats conns`: the client's address, or undefined (unix sockets). */
   remote(): PeerName | undefined;
   /** Starts delivering events. */
@@ -144,11 +150,13 @@ class HandlePeer implements Peer {
   private events: PeerEvents | undefined;
   /** A request object for writes, reused while writes complete at once. */
   private req: WriteReq;
-  /** Writes the kernel did not take at once, still queued. */
-  private queued = 0;
+  /** Writes the kernel did not take at once, still queued, oldest first. */
+  private readonly queued: WriteReq[] = [];
   private full = false;
   private ending = false;
   private closing = false;
+  /** Where the next read goes instead of the shared buffer (readInto), if anywhere. */
+  private into: Uint8Array | undefined;
 
   constructor(
     private readonly handle: StreamHandle,
@@ -167,6 +175,15 @@ class HandlePeer implements Peer {
     handle.useUserBuffer(readBuffer.bytes);
     handle.onread = () => {
       const n = state[kRead]!;
+      const into = this.into;
+      if (into !== undefined) {
+        // That read went into the target; the next goes to the shared buffer unless asked again.
+        this.into = undefined;
+        handle.useUserBuffer(readBuffer.bytes);
+        if (n > 0) events.data(into.subarray(0, n));
+        else if (n < 0) this.destroy();
+        return;
+      }
       if (n > 0) events.data(readBuffer.view(n));
       else if (n < 0) this.destroy(); // end of stream or an error: memcached closes either way
     };
@@ -186,7 +203,7 @@ class HandlePeer implements Peer {
     if (this.b.streamBaseState[this.b.kLastWriteWasAsync] === 0) return Sent.COPIED;
     // Queued: the handle now owns this request and reads the parts until it completes.
     req.buffer = parts.length === 1 ? parts[0]! : parts.slice();
-    this.queued++;
+    this.queued.push(req);
     this.req = this.newReq();
     if (handle.writeQueueSize < WRITE_HIGH_WATER) return Sent.QUEUED;
     this.full = true;
@@ -205,15 +222,33 @@ class HandlePeer implements Peer {
     if (this.closing || this.ending) return;
     if (last !== undefined && last.length > 0) this.send([last]);
     this.ending = true;
-    if (this.queued === 0) this.shutdown();
+    this.stopReadingInto();
+    if (this.queued.length === 0) this.shutdown();
+  }
+
+  readInto(target: Uint8Array): void {
+    if (this.closing || this.ending) return;
+    this.into = target;
+    this.handle.useUserBuffer(target);
+  }
+
+  afterWrite(done: () => void): void {
+    const last = this.queued[this.queued.length - 1];
+    if (last === undefined) return done();
+    (last.after ??= []).push(done);
   }
 
   destroy(): void {
     if (this.closing) return;
     this.closing = true;
     this.handle.readStop();
+    this.stopReadingInto();
     this.handle.onread = ignore;
-    this.handle.close(() => this.events?.closed());
+    this.handle.close(() => {
+      // Writes still queued were dropped: what waited on them is done.
+      for (const req of this.queued.splice(0)) finish(req);
+      this.events?.closed();
+    });
   }
 
   remote(): PeerName | undefined {
@@ -222,21 +257,31 @@ class HandlePeer implements Peer {
     return out;
   }
 
+  /** Reads go to the shared buffer again (a target may be an item about to be given back). */
+  private stopReadingInto(): void {
+    if (this.into === undefined) return;
+    this.into = undefined;
+    this.handle.useUserBuffer(this.readBuffer.bytes);
+  }
+
   private newReq(): WriteReq {
     const req = new this.b.WriteWrap();
     req.handle = this.handle;
     req.buffer = null;
+    req.after = null;
     req.oncomplete = (status) => this.written(req, status);
     return req;
   }
 
-  /** A queued write finished. */
+  /** A queued write finished (they finish in order). */
   private written(req: WriteReq, status: number): void {
-    req.buffer = null;
-    this.queued--;
+    const i = this.queued.indexOf(req);
+    if (i < 0) return; // already finished by the close
+    this.queued.splice(i, 1);
+    finish(req);
     if (this.closing) return;
     if (status < 0) return this.destroy();
-    if (this.queued > 0) return;
+    if (this.queued.length > 0) return;
     if (this.ending) return this.shutdown();
     if (this.full) {
       this.full = false;
@@ -252,6 +297,14 @@ class HandlePeer implements Peer {
     req.oncomplete = () => this.destroy();
     if (this.handle.shutdown(req) < 0) this.destroy();
   }
+}
+
+/** A queued write is over: its bytes may go, and what waited on it runs. */
+function finish(req: WriteReq): void {
+  req.buffer = null;
+  const after = req.after;
+  req.after = null;
+  if (after !== null) for (const done of after) done();
 }
 
 /** The portable way: a Peer over a net.Socket. */
@@ -277,6 +330,10 @@ export function socketPeer(socket: Socket): Peer {
       socket.end(last ?? EMPTY, () => socket.destroy());
     },
     destroy: () => socket.destroy(),
+    afterWrite(done) {
+      // Write callbacks run in order, and with an error when the socket is destroyed first.
+      socket.write(EMPTY, () => done());
+    },
     remote() {
       if (socket.remoteAddress === undefined) return undefined;
       return { address: socket.remoteAddress, family: socket.remoteFamily, port: socket.remotePort };

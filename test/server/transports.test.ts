@@ -145,6 +145,85 @@ for (const transport of ['handles', 'net'] as const) {
     await s.close();
   });
 
+  test(`${transport}: a value sent by reference stays as it was while its write waits, whatever happens to the item`, async () => {
+    const s = await serve();
+    const setup = await Client.open(s.port);
+    const before = 'a'.repeat(60_000);
+    assert.is(await setup.request(`set v 0 0 ${before.length}\r\n${before}\r\n`), 'STORED\r\n');
+    const slow = await Client.open(s.port);
+    slow.socket.pause();
+    for (let i = 0; i < 100; i++) slow.send('get v\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Replaced, deleted, and the memory churned by other values of the same size class.
+    const after = 'b'.repeat(60_000);
+    assert.is(await setup.request(`set v 0 0 ${after.length}\r\n${after}\r\n`), 'STORED\r\n');
+    assert.is(await setup.request('delete v\r\n'), 'DELETED\r\n');
+    for (let i = 0; i < 50; i++) assert.is(await setup.request(`set o${i} 0 0 ${after.length}\r\n${after}\r\n`), 'STORED\r\n');
+    slow.socket.resume();
+    // Gets read before the client stopped reading hit the old value; those read after it
+    // resumed miss the deleted key.
+    const hit = `VALUE v 0 ${before.length}\r\n${before}\r\nEND\r\n`;
+    let replies = 0;
+    let hits = 0;
+    let rest = '';
+    while (replies < 100) {
+      const more = await slow.until('END\r\n', 5000);
+      if (more === '') break;
+      rest += more;
+      for (;;) {
+        if (rest.startsWith(hit)) {
+          rest = rest.slice(hit.length);
+          hits++;
+        } else if (rest.startsWith('END\r\n')) {
+          rest = rest.slice(5);
+        } else {
+          break;
+        }
+        replies++;
+      }
+    }
+    assert.is(replies, 100, 'every reply is the old value whole, or a miss');
+    assert.is(rest, '');
+    assert.ok(hits > 10, `${hits} replies were waiting to be written when the item changed`);
+    // Every item the replies held was given back: the old value's memory is free again.
+    const stats = await setup.request('stats\r\n', 'END\r\n');
+    assert.match(stats, /STAT curr_items 50\r\n/);
+    setup.close();
+    slow.close();
+    await s.close();
+  });
+
+  test(`${transport}: long values arriving in pieces (read straight into the item) are stored whole; one cut off is dropped`, async () => {
+    const s = await serve();
+    const c = await Client.open(s.port);
+    const value = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 0x21 + ((i * 7) % 90)));
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    for (const cut of [1, 70_000, 150_001, 299_999]) {
+      c.send(`set long 0 0 ${value.length}\r\n`);
+      await pause();
+      c.send(value.subarray(0, cut));
+      await pause();
+      c.send(value.subarray(cut, cut + 20_000));
+      await pause();
+      c.send(Buffer.concat([value.subarray(cut + 20_000), Buffer.from('\r\nget long\r\n')]));
+      const reply = await c.until('END\r\n');
+      assert.ok(reply === `STORED\r\nVALUE long 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`, `cut at ${cut}`);
+    }
+    // A client that goes away halfway through a value: its item is given back, nothing else changes.
+    const quitter = await Client.open(s.port);
+    quitter.send(`set gone 0 0 ${value.length}\r\n`);
+    quitter.send(value.subarray(0, 100_000));
+    await pause();
+    quitter.close();
+    await pause();
+    assert.match(await c.request('stats\r\n', 'END\r\n'), /STAT curr_items 1\r\n/);
+    assert.is(await c.request('get gone\r\n', 'END\r\n'), 'END\r\n');
+    const again = await c.request('get long\r\n', 'END\r\n');
+    assert.ok(again === `VALUE long 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`);
+    c.close();
+    await s.close();
+  });
+
   test(`${transport}: garbage on one connection does not disturb another`, async () => {
     const s = await serve();
     const good = await Client.open(s.port);
