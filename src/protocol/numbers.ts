@@ -78,6 +78,19 @@ export function parseU64(buf: Uint8Array, s: number, e: number): bigint {
  * memcached 1.6. -1 when invalid.
  */
 export function parseU32(buf: Uint8Array, s: number, e: number): number {
+  const found = scanNumber(buf, s, e);
+  if (found === undefined) return -1;
+  if (!found.negative) {
+    // Up to 15 digits is exact as a double: no bigint (every store's flags come this way).
+    let i = found.digitsStart;
+    const end = found.digitsEnd;
+    while (i < end - 1 && buf[i] === ZERO) i++;
+    if (end - i <= 15) {
+      let n = 0;
+      for (; i < end; i++) n = n * 10 + (buf[i]! - ZERO);
+      return n % 0x100000000;
+    }
+  }
   const n = parseU64(buf, s, e);
   if (n < 0n) return -1;
   return Number(n & 0xffffffffn);

@@ -168,6 +168,12 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   }
 
   private setU64(slot: number, value: bigint): void {
+    if (value === 0n) {
+      // The usual CAS argument (none): no bigint arithmetic.
+      this.view.setUint32(this.scratch + slot, 0, true);
+      this.view.setUint32(this.scratch + slot + 4, 0, true);
+      return;
+    }
     this.view.setBigUint64(this.scratch + slot, BigInt.asUintN(64, value), true);
   }
 

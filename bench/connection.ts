@@ -1,0 +1,56 @@
+// The server's own work per request with no sockets: a Connection over the wasm engine fed
+// requests from memory, replies counted and dropped. What this measures is the JavaScript and
+// WebAssembly on the hot path (parse, engine, format) that the loopback benchmark (server.ts)
+// adds on top of Node's I/O; use it to compare changes, pinned to a quiet core.
+// Run: npm run bench:connection (BENCH_CONNECTION_ROUNDS=5).
+import { Connection, Sent } from '../src/server/connection.ts';
+import { fakeConnection } from '../test/server/serve.ts';
+
+const KEYS = 10_000;
+const ROUNDS = Number(process.env['BENCH_CONNECTION_ROUNDS'] ?? 5);
+const key = (i: number): string => `key:${String(i).padStart(12, '0')}`;
+const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+
+interface Case {
+  name: string;
+  requests: number;
+  make(k: number): string;
+}
+
+const CASES: Case[] = [
+  { name: 'get, 32 B value (W1)', requests: 1_000_000, make: (k) => `get ${key(k)}\r\n` },
+  { name: 'get of 16 keys (W3b)', requests: 200_000, make: (k) => `get ${Array.from({ length: 16 }, (_, j) => key((k + j * 613) % KEYS)).join(' ')}\r\n` },
+  { name: 'set, 1 KB value (W4)', requests: 1_000_000, make: (k) => `set ${key(k)} 0 0 1024\r\n${'y'.repeat(1024)}\r\n` },
+];
+
+const { state } = await fakeConnection({}, { cache_size: '64m' });
+let sent = 0;
+const conn = new Connection(
+  state,
+  {
+    send(parts) {
+      for (const part of parts) sent += part.length;
+      return Sent.COPIED;
+    },
+    pauseReading() {},
+    resumeReading() {},
+    close() {},
+  },
+  1_000_000,
+);
+for (let i = 0; i < KEYS; i++) conn.receive(bytes(`set ${key(i)} 0 0 32\r\n${'x'.repeat(32)}\r\n`));
+
+for (const c of CASES) {
+  // 1024 distinct requests over the key space, cycled.
+  const requests = Array.from({ length: 1024 }, (_, r) => bytes(c.make((r * 7919) % KEYS)));
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < c.requests; i++) conn.receive(requests[i & 1023]!);
+    times.push(Number(process.hrtime.bigint() - t0) / c.requests);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  process.stdout.write(`${c.name.padEnd(24)} ${median.toFixed(0).padStart(6)} ns/request (median of ${ROUNDS}; min ${times[0]!.toFixed(0)}, max ${times[times.length - 1]!.toFixed(0)})\n`);
+}
+if (sent === 0) throw new Error('no replies were sent');
