@@ -4,7 +4,10 @@
 // Tables of power p live in region A or B by the parity of (maxPower - p), so the old and the
 // new table never overlap and neither ever needs memory beyond what engineInit laid out.
 
-import { IT_HNEXT, IT_HV, hashA, hashB, itKey, itNkey } from './layout';
+import {
+  IT_HNEXT, IT_HV, ST_EXPAND_BUCKET, ST_EXPANDING, ST_HASH_ITEMS, ST_HASHPOWER, ST_MAXPOWER, ST_OLD, ST_PRIMARY,
+  hashA, hashB, itKey, itNkey,
+} from './layout';
 
 const EXPAND_STEP: u32 = 2;
 
@@ -18,6 +21,27 @@ let old: usize = 0;
 
 @inline function region(power: u32): usize {
   return ((maxPower - power) & 1) == 0 ? hashA : hashB;
+}
+
+/** Writes the table's state into the saved-state area at `at` (see layout.ts). */
+export function assocStateSave(at: usize): void {
+  store<u32>(at, hashpower, ST_HASHPOWER);
+  store<u32>(at, maxPower, ST_MAXPOWER);
+  store<u32>(at, hashItems, ST_HASH_ITEMS);
+  store<u32>(at, expanding ? 1 : 0, ST_EXPANDING);
+  store<u32>(at, expandBucket, ST_EXPAND_BUCKET);
+  store<u32>(at, <u32>primary, ST_PRIMARY);
+  store<u32>(at, <u32>old, ST_OLD);
+}
+
+export function assocStateLoad(at: usize): void {
+  hashpower = load<u32>(at, ST_HASHPOWER);
+  maxPower = load<u32>(at, ST_MAXPOWER);
+  hashItems = load<u32>(at, ST_HASH_ITEMS);
+  expanding = load<u32>(at, ST_EXPANDING) != 0;
+  expandBucket = load<u32>(at, ST_EXPAND_BUCKET);
+  primary = load<u32>(at, ST_PRIMARY);
+  old = load<u32>(at, ST_OLD);
 }
 
 export function assocInit(power: u32, maxP: u32): void {

@@ -7,17 +7,17 @@ import {
   IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
   MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
-  setSettings, currentTime, IT_EXPTIME, sizesHist,
+  setSettings, currentTime, IT_EXPTIME, IT_REFCOUNT, sizesHist,
 } from './layout';
-import { assocCount, assocInit, assocRegionBytes, expanding, hashItems, hashpower } from './assoc';
+import { assocCount, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
 import { arithCreated, arithItem, itemArith } from './arith';
 import {
   KEY_EEXISTS, KEY_ENOENT, SUCCESS, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
   itemFind, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
-  itemsReset, oldestLive,
+  itemsReset, itemsStateLoad, itemsStateSave, oldestLive,
 } from './items';
-import { lruCheck, lruMaintainReset, lruMaintainStep, lruMaintainerJuggle } from './lru';
-import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsInit } from './slabs';
+import { lruCheck, lruMaintainReset, lruMaintainStep, lruMaintainerJuggle, lruStateLoad, lruStateSave } from './lru';
+import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsEnd, slabsInit, slabsStateLoad, slabsStateSave } from './slabs';
 import {
   CS_DELETE_HITS, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
   GS_GET_MISSES, GS_TOUCH_MISSES, STATS_BYTES, classStat, countClass, countGlobal, globalStat,
@@ -332,6 +332,46 @@ export function engineFact(what: u32): u32 {
   if (what == 3) return hashpower;
   if (what == 4) return expanding ? 1 : 0;
   return hashItems;
+}
+
+// ---- images (warm restart, snapshots): memory up to slabsEnd() plus the saved-state area ----
+
+/**
+ * Writes the state kept in globals into the saved-state area of the scratch (layout.ts), so that
+ * memory [0, the returned end) is the whole engine: what an image holds.
+ */
+export function engineStateSave(): usize {
+  assocStateSave(scratch);
+  slabsStateSave(scratch);
+  itemsStateSave(scratch);
+  lruStateSave(scratch);
+  return slabsEnd();
+}
+
+/**
+ * After an image's memory was copied in (over an engine initialized with the same settings):
+ * takes the globals back from the saved-state area, and drops the references clients held when
+ * the image was made (those clients are gone).
+ */
+export function engineStateLoad(): void {
+  assocStateLoad(scratch);
+  slabsStateLoad(scratch);
+  itemsStateLoad(scratch);
+  lruStateLoad(scratch);
+  for (let cls: u32 = 1; cls <= powerLargest; cls++) {
+    for (let lru: u32 = 0; lru <= COLD_LRU; lru++) {
+      for (let it = <usize>load<u32>(segRec(cls, lru), SEG_HEAD); it != 0; it = itNext(it)) store<u16>(it, 0, IT_REFCOUNT);
+    }
+  }
+}
+
+/** A checksum of memory [from, to): 64-bit words mixed FNV-style, then folded; detects damage. */
+export function engineChecksum(from: usize, to: usize): u32 {
+  let h: u64 = 0xcbf29ce484222325;
+  let p = from;
+  for (; p + 8 <= to; p += 8) h = (h ^ load<u64>(p)) * 0x100000001b3;
+  for (; p < to; p++) h = (h ^ <u64>load<u8>(p)) * 0x100000001b3;
+  return <u32>(h ^ (h >>> 32));
 }
 
 /** Walks the hash table, every LRU list and every free list; traps (debug builds) on damage. */

@@ -6,7 +6,7 @@ import {
   CHUNK_LINK, COLD_LRU, HOT_LRU, IT_CHAIN, IT_CLSID, IT_EXPTIME, IT_FLAGS, IT_HEADER, IT_HV,
   IT_LRU, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_REFCOUNT, IT_TIME, ITEM_ACTIVE, ITEM_CAS,
   ITEM_CFLAGS, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX,
-  WARM_LRU, currentTime,
+  ST_CAS_ID, ST_OLDEST_CAS, ST_OLDEST_LIVE, WARM_LRU, currentTime,
   itCas, itClientFlags, itClsid, itData, itExptime, itFlags, itHas, itKey, itLru, itNbytes,
   itNkey, itNtotal, itRefcount, itSetCas, itSetFlags, itTime, itemNtotal, itemSizeMax,
   sizesHist, slabChunkMax, trackSizes, useCas, classSize, casOut,
@@ -49,6 +49,19 @@ export let oldestLive: u32 = 0;
 export let oldestCas: u64 = 0;
 /** Why the last itemAlloc returned 0: E2BIG or ENOMEM. */
 export let allocFailure: i32 = 0;
+
+/** Writes the CAS counter and flush horizons into the saved-state area at `at`. */
+export function itemsStateSave(at: usize): void {
+  store<u64>(at, casId, ST_CAS_ID);
+  store<u64>(at, oldestCas, ST_OLDEST_CAS);
+  store<u32>(at, oldestLive, ST_OLDEST_LIVE);
+}
+
+export function itemsStateLoad(at: usize): void {
+  casId = load<u64>(at, ST_CAS_ID);
+  oldestCas = load<u64>(at, ST_OLDEST_CAS);
+  oldestLive = load<u32>(at, ST_OLDEST_LIVE);
+}
 
 export function itemsReset(): void {
   casId = 0;

@@ -92,6 +92,28 @@ export const IO_DIGITS: u32 = 296; // 24 bytes: a u64 in decimal
 export const IO_ITEM: u32 = 320; // u32: the handle of an item an operation hands to the host, or 0
 export const IO_CREATED: u32 = 324; // u32: 1 when the operation made the item (mg N, ma N)
 
+// ---- saved state (engineStateSave / engineStateLoad): the globals a memory image lacks ----
+//   +--------+--------+--------+--------+--------+--------+--------+--------+----------------+
+//   | power  | maxPow | items  | expand | bucket | primary| old    | pgUsed | casId (u64)    |
+//   +--------+--------+--------+--------+--------+--------+--------+--------+----------------+
+//   384      388      392      396      400      404      408      412      416
+//   +----------------+--------+--------+
+//   | oldestCas (u64)| oldLive| lruCls |
+//   +----------------+--------+--------+
+//   424              432      436      440
+export const ST_HASHPOWER: u32 = 384; // assoc: the table's power
+export const ST_MAXPOWER: u32 = 388; // assoc: the largest power laid out
+export const ST_HASH_ITEMS: u32 = 392; // assoc: items in the table
+export const ST_EXPANDING: u32 = 396; // assoc: 1 while an expansion is under way
+export const ST_EXPAND_BUCKET: u32 = 400; // assoc: old buckets below this have moved
+export const ST_PRIMARY: u32 = 404; // assoc: the current table
+export const ST_OLD: u32 = 408; // assoc: the table being emptied, 0 if none
+export const ST_PAGES_USED: u32 = 412; // slabs: pages handed to classes
+export const ST_CAS_ID: u32 = 416; // items: the CAS counter
+export const ST_OLDEST_CAS: u32 = 424; // items: flush_all's CAS horizon
+export const ST_OLDEST_LIVE: u32 = 432; // items: flush_all's time horizon
+export const ST_MAINTAIN_CLASS: u32 = 436; // lru: where the maintainer goes on
+
 // ---- regions, set by engineInit ----
 export let scratch: usize = 0;
 export let classes: usize = 0;

@@ -4,7 +4,7 @@
 
 import {
   COLD_LRU, HOT_LRU, IT_LRU, IT_NEXT, IT_PREV, ITEM_ACTIVE, ITEM_FETCHED, SEG_BYTES, SEG_COUNT,
-  SEG_HEAD, SEG_TAIL, WARM_LRU, currentTime, evictToFree, hotLruPct, itExptime, itFlags, itHas,
+  SEG_HEAD, SEG_TAIL, ST_MAINTAIN_CLASS, WARM_LRU, currentTime, evictToFree, hotLruPct, itExptime, itFlags, itHas,
   itLru, itNtotal, itPrev, itRefcount, itSetFlags, itTime, segRec, warmLruPct, itClsid,
 } from './layout';
 import {
@@ -183,6 +183,14 @@ let maintainClass: u32 = 1;
 
 export function lruMaintainReset(): void {
   maintainClass = 1;
+}
+
+export function lruStateSave(at: usize): void {
+  store<u32>(at, maintainClass, ST_MAINTAIN_CLASS);
+}
+
+export function lruStateLoad(at: usize): void {
+  maintainClass = load<u32>(at, ST_MAINTAIN_CLASS);
 }
 
 /**

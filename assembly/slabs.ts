@@ -6,7 +6,7 @@
 
 import {
   CHUNK_LINK, CL_FREE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, IT_CLSID, IT_FLAGS, IT_HEADER,
-  IT_NEXT, IT_PREV, ITEM_SLABBED, MAX_CLASSES, classRec, pagesBase, slabChunkMax, slabPageSize,
+  IT_NEXT, IT_PREV, ITEM_SLABBED, MAX_CLASSES, ST_PAGES_USED, classRec, pagesBase, slabChunkMax, slabPageSize,
 } from './layout';
 
 const CHUNK_ALIGN_BYTES: u32 = 8;
@@ -16,6 +16,19 @@ export let powerLargest: u32 = 0;
 export let pagesLimit: u32 = 0;
 export let pagesTotal: u32 = 0;
 export let pagesUsed: u32 = 0;
+
+export function slabsStateSave(at: usize): void {
+  store<u32>(at, pagesUsed, ST_PAGES_USED);
+}
+
+export function slabsStateLoad(at: usize): void {
+  pagesUsed = load<u32>(at, ST_PAGES_USED);
+}
+
+/** Where the pages handed out so far end: memory beyond it has never been written. */
+export function slabsEnd(): usize {
+  return pagesBase + <usize>pagesUsed * <usize>slabPageSize;
+}
 
 /** Builds the class table (cf. slabs_init); returns the number of classes. */
 export function slabsInit(chunkSize: u32, factor: f64, pages: u32): u32 {

@@ -9,6 +9,7 @@ import { EngineLoadError, loadEngine, startEngine } from './engine/loader.ts';
 import type { BuiltinEngines } from './engine/loader.ts';
 import type { EngineHandle, ServerApi } from './engine/types.ts';
 import { createServerApi } from './server/log.ts';
+import { restoreMemoryFile, saveMemoryFile, takeMemoryFile } from './server/restart.ts';
 import { AuthFileError, loadAuthFile } from './server/auth.ts';
 import { MemcachedServer } from './server/server.ts';
 import type { ServerOptions } from './server/server.ts';
@@ -82,6 +83,8 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
 
   const serverApi = createServerApi(settings.verbose);
   serverApi.log('info', `engine config: ${formatEngineConfig(config)}`);
+  // -e: the file is taken (removed) before anything else can fail, as memcached does.
+  const memoryFile = settings.memoryFile !== '' && !settings.checkConfig ? takeMemoryFile(settings.memoryFile, serverApi.log) : undefined;
   let engine: EngineHandle;
   try {
     const loaded = await loadEngine(settings.engine, BUILTIN_ENGINES);
@@ -98,9 +101,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
     await engine.destroy();
     return 0;
   }
-  if (settings.memoryFile !== '') {
-    serverApi.log('warning', `-e ${settings.memoryFile}: warm restart is not supported yet; starting cold`);
-  }
+  if (memoryFile !== undefined) restoreMemoryFile(settings.memoryFile, memoryFile, engine, settings.engine, serverApi);
   return serve(settings, engine, serverApi, auth);
 }
 
@@ -129,10 +130,12 @@ async function serve(
   auth: Pick<ServerOptions, 'saslPwdb' | 'asciiAuth'>,
 ): Promise<number | undefined> {
   let stopping = false;
-  const stop = async (code: number): Promise<void> => {
+  /** Stops serving; a graceful stop under -e saves the engine's image first. */
+  const stop = async (code: number, graceful: boolean): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await server.stop();
+    if (graceful && settings.memoryFile !== '') saveMemoryFile(settings.memoryFile, engine, settings.engine, api);
     await engine.destroy();
     if (settings.pidFile !== '') removeQuietly(settings.pidFile);
     process.exit(code);
@@ -161,7 +164,7 @@ async function serve(
     // verbosity and stats detail change while serving; stats settings shows the current values.
     settingsStats: (add) =>
       reportSettingsStats({ ...settings, verbose: server.state.verbosity, detailEnabled: server.state.detailEnabled }, add),
-    onShutdown: () => void stop(0),
+    onShutdown: (graceful) => void stop(0, graceful),
     portFile: process.env['MEMCACHED_PORT_FILENAME'],
     protocol: settings.bindingProtocol,
     // memcached's maintainer thread, not its crawler, reclaims flushed and expired items within
@@ -191,9 +194,14 @@ async function serve(
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       api.log('warning', `Signal handled: ${signal === 'SIGINT' ? 'Interrupt' : 'Terminated'}.`);
-      void stop(0);
+      // A warm restart's image is written on SIGTERM too (memcached 1.6 saves on SIGUSR1 only).
+      void stop(0, signal === 'SIGTERM');
     });
   }
+  process.on('SIGUSR1', () => {
+    api.log('warning', 'Graceful shutdown signal handled: User defined signal 1.');
+    void stop(0, true);
+  });
   return undefined;
 }
 

@@ -21,11 +21,20 @@ export interface ServerCore {
   processStarted(): number;
 }
 
+/** A clock that a warm restart can set back to the start of the clock it continues. */
+export interface RestartableClock extends ServerCore {
+  /** From now on, count from this (back-dated) process start, in unix seconds. */
+  continueFrom(processStarted: number): void;
+}
+
 /** A clock over a source of unix time in (possibly fractional) seconds. */
-export function createClock(nowSeconds: () => number): ServerCore {
-  const started = Math.floor(nowSeconds()) - ITEM_UPDATE_INTERVAL - 2;
+export function createClock(nowSeconds: () => number): RestartableClock {
+  let started = Math.floor(nowSeconds()) - ITEM_UPDATE_INTERVAL - 2;
   const currentTime = (): number => Math.floor(nowSeconds()) - started;
   return {
+    continueFrom(processStarted: number): void {
+      started = processStarted;
+    },
     currentTime,
     realtime(exptime: number): number {
       if (exptime === 0) return 0;

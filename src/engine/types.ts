@@ -348,6 +348,21 @@ export interface EngineHandle {
    * method nothing happens in the background.
    */
   maintainLru?(budget: number): number;
+
+  /**
+   * Optional: the engine's whole state as bytes, for warm restarts (-e) and embedded snapshots
+   * (cf. memcached's restart.c memory file). Returns parts to be written in order; they are views
+   * valid until the next call into the engine. The server calls it once it has stopped serving.
+   */
+  snapshot?(): Uint8Array[];
+
+  /**
+   * Optional: brings back what `snapshot` gave, on an engine just initialized with the same
+   * config and not yet serving, with the server's clock already continuing the image's (time
+   * spent down counts). Returns undefined when restored, or why the image cannot be used (a
+   * different build or settings, damage); the engine is then as initialized: a cold start.
+   */
+  restore?(image: Uint8Array): string | undefined;
 }
 
 /** The export an engine module provides (memcached's create_instance). */

@@ -3,7 +3,7 @@
 // get_server_api() in memcached.c.
 
 import { createClock } from '../engine/clock.ts';
-import type { ServerCore } from '../engine/clock.ts';
+import type { RestartableClock } from '../engine/clock.ts';
 import type { LogLevel, ServerApi } from '../engine/types.ts';
 
 /** The -v count at which each level starts to show: -v warnings, -vv info, -vvv debug. */
@@ -27,12 +27,12 @@ const CLOCK_TICK_MS = 1000;
  * wall clock once a tick (an unref'd timer) so that engines asking the time on every operation
  * read a variable rather than a system call.
  */
-export function createServerApi(verbosity: number, log: Log = createLog(verbosity)): ServerApi {
+export function createServerApi(verbosity: number, log: Log = createLog(verbosity)): ServerApi & { core: RestartableClock } {
   let seconds = Date.now() / 1000;
   setInterval(() => {
     seconds = Date.now() / 1000;
   }, CLOCK_TICK_MS).unref();
-  const core: ServerCore = createClock(() => seconds);
+  const core = createClock(() => seconds);
   return { core, log };
 }
 

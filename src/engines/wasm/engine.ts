@@ -58,6 +58,28 @@ interface EngineExports {
   lruCrawl(budget: number): number;
   lruHead(cls: number, lru: number): number;
   lruNext(item: number): number;
+  engineStateSave(): number;
+  engineStateLoad(): void;
+  engineChecksum(from: number, to: number): number;
+}
+
+/**
+ * An image (snapshot/restore): this magic, a u32 (little-endian) length, a JSON ImageHeader,
+ * then memory [header.base, header.end) of an engine: everything from the scratch area on,
+ * with the state kept in globals written into it (engineStateSave). Bump IMAGE_FORMAT whenever
+ * what memory means changes.
+ */
+const IMAGE_MAGIC = 'WCIMAGE\n';
+const IMAGE_FORMAT = 1;
+
+interface ImageHeader {
+  format: number;
+  /** Where the image's memory starts (the scratch area: the same for the same build's layout). */
+  base: number;
+  end: number;
+  checksum: number;
+  /** The settings the memory was laid out with; a restore needs the same. */
+  settings: Record<string, number | boolean>;
 }
 
 export type WasmBuild = 'release' | 'debug';
@@ -121,18 +143,13 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     checkLayout(instance.exports);
     this.x = instance.exports as unknown as EngineExports;
     memory.current = this.x.memory;
-    const pages = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
-    const classes = this.x.engineInit(
-      pages, settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
-      settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
-      settings.hotLruPct, settings.warmLruPct, trackSizes ? 1 : 0,
-    );
+    this.settings = settings;
+    this.trackSizes = trackSizes;
+    const classes = this.relayout();
     if (classes < 0) {
       this.server.log('warning', `cannot lay out ${settings.cacheSize} bytes of cache in WebAssembly memory (4 GiB at most)`);
       return Status.ENOMEM;
     }
-    this.settings = settings;
-    this.trackSizes = trackSizes;
     this.buffer = this.x.memory.buffer;
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
@@ -145,6 +162,67 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
 
   destroy(): void {
     this.staged.clear();
+  }
+
+  /** Lays out an empty cache in the module's memory (engineInit); the number of classes, or < 0. */
+  private relayout(): number {
+    const settings = this.settings;
+    const pages = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
+    return this.x.engineInit(
+      pages, settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
+      settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
+      settings.hotLruPct, settings.warmLruPct, this.trackSizes ? 1 : 0,
+    );
+  }
+
+  // ---- images ----
+
+  private imageSettings(): Record<string, number | boolean> {
+    const s = this.settings;
+    return {
+      cacheSize: s.cacheSize, eviction: s.eviction, factor: s.factor, chunkSize: s.chunkSize,
+      itemSizeMax: s.itemSizeMax, slabPageSize: s.slabPageSize, slabChunkMax: s.slabChunkMax,
+      useCas: s.useCas, hashpower: s.hashpower, hotLruPct: s.hotLruPct, warmLruPct: s.warmLruPct,
+      trackSizes: this.trackSizes,
+    };
+  }
+
+  snapshot(): Uint8Array[] {
+    const base = this.scratch;
+    const end = this.x.engineStateSave();
+    const header: ImageHeader = {
+      format: IMAGE_FORMAT, base, end, checksum: this.x.engineChecksum(base, end) >>> 0, settings: this.imageSettings(),
+    };
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const head = new Uint8Array(IMAGE_MAGIC.length + 4 + json.length);
+    for (let i = 0; i < IMAGE_MAGIC.length; i++) head[i] = IMAGE_MAGIC.charCodeAt(i);
+    new DataView(head.buffer).setUint32(IMAGE_MAGIC.length, json.length, true);
+    head.set(json, IMAGE_MAGIC.length + 4);
+    return [head, new Uint8Array(this.buffer, base, end - base)];
+  }
+
+  restore(image: Uint8Array): string | undefined {
+    const header = readImageHeader(image);
+    if (typeof header === 'string') return header;
+    if (header.image.format !== IMAGE_FORMAT) return `the image is of format ${header.image.format}, this engine reads ${IMAGE_FORMAT}`;
+    const { base, end, checksum } = header.image;
+    if (base !== this.scratch) return 'the image was made by a build with another memory layout';
+    const mine = this.imageSettings();
+    const changed = Object.keys(mine).filter((name) => header.image.settings[name] !== mine[name]);
+    if (changed.length > 0) return `the image was made with other settings (${changed.map((name) => `${name} ${header.image.settings[name]}, now ${mine[name]}`).join('; ')})`;
+    const body = image.subarray(header.bodyStart);
+    if (!Number.isInteger(end) || end < base || body.length !== end - base || end > this.bytes.length) return 'the image is truncated or damaged';
+    this.bytes.set(body, base);
+    if (this.x.engineChecksum(base, end) >>> 0 !== checksum) {
+      // Damaged: back to an engine as initialize left it.
+      this.bytes.fill(0, base, end);
+      this.relayout();
+      return 'the image is damaged (checksum mismatch)';
+    }
+    this.x.engineStateLoad();
+    this.staged.clear();
+    this.lastNow = -1;
+    return undefined;
   }
 
   // ---- the boundary ----
@@ -469,4 +547,22 @@ function abort(memory: WebAssembly.Memory | undefined, msg: number, file: number
     return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, length));
   };
   throw new Error(`wasm engine: ${text(msg)} at ${text(file)}:${line}:${col}`);
+}
+
+/** An image's header and where its memory starts, or why it is not an image this engine reads. */
+function readImageHeader(image: Uint8Array): { image: ImageHeader; bodyStart: number } | string {
+  const start = IMAGE_MAGIC.length + 4;
+  if (image.length < start) return 'the image is truncated';
+  for (let i = 0; i < IMAGE_MAGIC.length; i++) {
+    if (image[i] !== IMAGE_MAGIC.charCodeAt(i)) return 'not a wasm engine image';
+  }
+  const length = new DataView(image.buffer, image.byteOffset, image.length).getUint32(IMAGE_MAGIC.length, true);
+  if (start + length > image.length) return 'the image is truncated';
+  try {
+    const header = JSON.parse(new TextDecoder().decode(image.subarray(start, start + length))) as ImageHeader;
+    if (typeof header !== 'object' || header === null || typeof header.settings !== 'object') return 'the image header is damaged';
+    return { image: header, bodyStart: start + length };
+  } catch {
+    return 'the image header is damaged';
+  }
 }
