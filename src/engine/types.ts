@@ -350,6 +350,22 @@ export interface EngineHandle {
   maintainLru?(budget: number): number;
 
   /**
+   * Optional, for engines that keep items off memory (on disk): makes the items of these keys
+   * resident. Returns undefined when they already are (the usual case; nothing is allocated), or
+   * a Promise that resolves once they are; from then until the event loop's next turn, operations
+   * on those keys answer synchronously. The server calls it before every command that names keys,
+   * and while the Promise is pending that connection waits and every other is served.
+   */
+  prefetch?(keys: readonly Uint8Array[]): Promise<void> | undefined;
+
+  /**
+   * Optional, for engines whose writes become durable after the operation returns: undefined when
+   * everything done so far is durable, else a Promise that resolves once it is. The server holds
+   * a batch of replies until then, so an acknowledgement means the write is kept.
+   */
+  settled?(): Promise<void> | undefined;
+
+  /**
    * Optional: the engine's whole state as bytes, for warm restarts (-e) and embedded snapshots
    * (cf. memcached's restart.c memory file). Returns parts to be written in order; they are views
    * valid until the next call into the engine. The server calls it once it has stopped serving.

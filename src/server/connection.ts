@@ -9,7 +9,8 @@ import { createItemInfo } from '../engine/types.ts';
 import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader, REQUEST_PREFIX_MAX } from '../protocol/binary/header.ts';
 import { parseBinaryRequest } from '../protocol/binary/parse.ts';
 import { CR, LF } from '../protocol/output.ts';
-import { createRequest, isStorage } from '../protocol/request.ts';
+import { Command, createRequest, isStorage } from '../protocol/request.ts';
+import type { Request } from '../protocol/request.ts';
 import { parseTextLine } from '../protocol/text/parse.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
@@ -91,6 +92,8 @@ export interface Transport {
    * Optional: long values are then read straight into their item, as memcached reads them.
    */
   readInto?(target: Uint8Array): void;
+  /** False when a request cannot wait for the engine (UDP: the reply goes with the datagram). */
+  readonly waits?: boolean;
 }
 
 /** Value bytes still to come at or beyond which they are read straight into the item. */
@@ -99,6 +102,11 @@ const READ_INTO_MIN = 16 * 1024;
 /** Why reading is paused (a bit each). */
 const PAUSED_YIELD = 1;
 const PAUSED_WRITE = 2;
+/** Waiting for the engine: keys to be made resident (prefetch) or writes to be durable (settled). */
+const PAUSED_ENGINE = 4;
+
+/** binaryCommand's answer when the engine must be waited for before the command runs. */
+const WAIT = -2;
 
 export class Connection {
   readonly ctx: Context;
@@ -126,6 +134,14 @@ export class Connection {
   private tailOk = true;
   private swallowLeft = 0;
   private closed = false;
+  /** The transport is gone (closedByPeer): nothing more is sent. */
+  private peerGone = false;
+  /** close() came while waiting for the engine: the transport closes once the wait is over. */
+  private closeWhenDone = false;
+  /** Whether a command may wait for the engine (not over UDP, where a datagram stands alone). */
+  private readonly canWait: boolean;
+  /** Scratch for the keys handed to prefetch. */
+  private readonly keyList: Uint8Array[] = [];
   private paused = 0;
   /** Input left when -R made this connection yield. */
   private rest: Uint8Array | undefined;
@@ -139,6 +155,7 @@ export class Connection {
     const held = transport.afterWrite === undefined ? undefined : [];
     this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
+    this.canWait = transport.waits !== false;
   }
 
   /**
@@ -178,6 +195,7 @@ export class Connection {
   /** The transport closed: give back an item being filled, and those the unsent replies held. */
   closedByPeer(): void {
     this.closed = true;
+    this.peerGone = true;
     this.dropItem();
     this.ctx.out.clear();
     this.releaseHeld();
@@ -202,6 +220,18 @@ export class Connection {
   private flush(): void {
     const out = this.ctx.out;
     if (out.length === 0) return;
+    const engine = this.ctx.engine;
+    if (engine.settled !== undefined && this.canWait) {
+      const pending = engine.settled();
+      if (pending !== undefined) {
+        // The replies acknowledge writes that are not durable yet: they wait, out of the shared
+        // buffer (copied, so no item need stay held).
+        const replies = out.take().map((part) => part.slice());
+        this.releaseHeld();
+        this.waitForEngine(pending, replies);
+        return;
+      }
+    }
     const length = out.length;
     const parts = out.take();
     this.ctx.server.stats.bytesWritten += length;
@@ -213,6 +243,12 @@ export class Connection {
       if (sent === Sent.COPIED) this.releaseHeld();
       else this.transport.afterWrite!(this.releaser(held.splice(0)));
     }
+  }
+
+  /** Sends replies that waited for the engine (private copies). */
+  private sendNow(parts: Uint8Array[]): void {
+    for (const part of parts) this.ctx.server.stats.bytesWritten += part.length;
+    if (parts.length > 0 && this.transport.send(parts) === Sent.FULL) this.pause(PAUSED_WRITE);
   }
 
   /** The transport drained what was sent. */
@@ -259,6 +295,10 @@ export class Connection {
       if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
       if (this.protocol === Protocol.BINARY) {
         const next = this.binaryCommand(buf, pos, end);
+        if (next === WAIT) {
+          this.rest = buf.slice(pos);
+          return;
+        }
         if (next < 0) {
           this.keepPartial(buf.subarray(pos));
           return;
@@ -272,8 +312,12 @@ export class Connection {
         this.keepPartial(buf.subarray(pos));
         return;
       }
+      if (!this.command(buf, pos, lf)) {
+        // The engine is making the command's keys resident: it runs again, whole, after that.
+        this.rest = buf.slice(pos);
+        return;
+      }
       commands++;
-      this.command(buf, pos, lf);
       pos = lf + 1;
     }
   }
@@ -312,9 +356,10 @@ export class Connection {
       return end;
     }
     if (end - pos < this.need) return -1;
-    if (server.verbosity > 1) server.trace(dumpHeader(`<${ctx.id} Read binary protocol data:`, `<${ctx.id}   `, buf, pos));
     const req = this.req;
     parseBinaryRequest(h, buf, pos, req);
+    if (this.mustWait()) return WAIT;
+    if (server.verbosity > 1) server.trace(dumpHeader(`<${ctx.id} Read binary protocol data:`, `<${ctx.id}   `, buf, pos));
     const next = pos + this.need;
     this.need = HEADER_BYTES;
     switch (processBinary(ctx, req)) {
@@ -375,17 +420,20 @@ export class Connection {
     }
   }
 
-  private command(buf: Uint8Array, start: number, lf: number): void {
+  /** Runs one command line; false when the engine must be waited for first (nothing was done). */
+  private command(buf: Uint8Array, start: number, lf: number): boolean {
     const req = this.req;
     const ctx = this.ctx;
-    if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
     if (ctx.server.asciiAuth !== undefined && !ctx.authenticated) {
+      if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
       const bytes = asciiAuthLine(ctx, buf, start, lf, this.tokens);
       if (bytes === AUTH_CLOSE) this.close();
       else if (bytes !== AUTH_ANSWERED) this.startValue(Sink.ASCII_AUTH, new Uint8Array(bytes), 0);
-      return;
+      return true;
     }
     parseTextLine(buf, start, lf, req, this.tokens);
+    if (this.mustWait()) return false;
+    if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
     if (isStorage(req.command)) {
       const item = storeBegin(ctx, req);
       if (item > 0) {
@@ -394,9 +442,50 @@ export class Connection {
         this.swallowLeft = req.swallow;
         this.state = State.SWALLOW;
       }
-      return;
+      return true;
     }
     if (processRequest(ctx, req) === After.CLOSE) this.close();
+    return true;
+  }
+
+  /**
+   * Asks an engine that keeps items off memory (prefetch) to make the request's keys resident
+   * first. When it must go to disk, reading pauses until it has, and the command runs again, whole:
+   * parsing changed nothing, and this connection's later commands wait while others are served.
+   */
+  private mustWait(): boolean {
+    const engine = this.ctx.engine;
+    if (engine.prefetch === undefined || !this.canWait) return false;
+    const keys = commandKeys(this.req, this.keyList);
+    if (keys.length === 0) return false;
+    const pending = engine.prefetch(keys);
+    if (pending === undefined) return false;
+    this.waitForEngine(pending, undefined);
+    return true;
+  }
+
+  /**
+   * Pauses until the engine's promise settles; then sends `replies` (held while writes became
+   * durable) and goes on with the input kept back. A failure is logged; what follows is answered
+   * as the engine can (a disk that failed a prefetch leaves a miss).
+   */
+  private waitForEngine(pending: Promise<void>, replies: Uint8Array[] | undefined): void {
+    this.pause(PAUSED_ENGINE);
+    const done = (): void => {
+      if (this.peerGone) return;
+      if (replies !== undefined) this.sendNow(replies);
+      if (this.closed) {
+        // quit or an error came while waiting: close now that the replies before it are out.
+        if (this.closeWhenDone) this.transport.close();
+        return;
+      }
+      this.resume(PAUSED_ENGINE);
+      this.pump();
+    };
+    pending.then(done, (error: unknown) => {
+      this.ctx.server.engineFailed(error);
+      done();
+    });
   }
 
   /** -vv: the command line as memcached prints it ("<fd line"). */
@@ -485,7 +574,8 @@ export class Connection {
     this.flush();
     this.closed = true;
     this.dropItem();
-    this.transport.close();
+    if ((this.paused & PAUSED_ENGINE) !== 0) this.closeWhenDone = true;
+    else this.transport.close();
   }
 
   private dropItem(): void {
@@ -505,6 +595,18 @@ export class Connection {
     this.paused &= ~reason;
     if (this.paused === 0 && !this.closed) this.transport.resumeReading();
   }
+}
+
+/** The keys a request names, in `list` (reused); none for commands without keys. */
+function commandKeys(req: Request, list: Uint8Array[]): Uint8Array[] {
+  list.length = 0;
+  const c = req.command;
+  if (c === Command.GET || c === Command.GETS || c === Command.GAT || c === Command.GATS) {
+    for (let k = 0; k < req.keyCount; k++) list.push(req.keys[k]!);
+  } else if ((c >= Command.SET && c <= Command.TOUCH) || (c >= Command.META_GET && c <= Command.META_ARITHMETIC)) {
+    list.push(req.key);
+  }
+  return list;
 }
 
 function initialProtocol(server: ServerState): Protocol {

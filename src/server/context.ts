@@ -47,6 +47,8 @@ export interface ServerState {
   shutdown(graceful: boolean): void;
   /** memcached's -vv trace of commands and replies: one line to stderr (callers check verbosity). */
   trace(line: string): void;
+  /** An engine's promise (prefetch, settled) failed: logged once per kind of message. */
+  engineFailed(error: unknown): void;
   /** Lines of `stats conns` (the server knows its connections). */
   connStats(add: (key: string, value: string) => void): void;
   /** Server-owned lines of `stats settings`. */
@@ -89,7 +91,11 @@ export interface SaslState {
  * serve engines that answer with a Promise (the fs engine brings that path): one is an error.
  */
 export function sync<T>(result: MaybePromise<T>): T {
-  if (result instanceof Promise) throw new Error('the engine answered with a Promise; asynchronous engines are not supported yet');
+  if (result instanceof Promise) {
+    // The server asks prefetch first: an engine must answer for resident keys at once.
+    void result.catch(() => undefined);
+    throw new Error('the engine answered with a Promise after prefetch; it must answer synchronously then');
+  }
   return result;
 }
 

@@ -137,6 +137,7 @@ export class MemcachedServer {
       processFacts: facts,
       shutdown: (graceful) => o.onShutdown(graceful),
       connStats: (add) => this.connStats(add),
+      engineFailed: (error) => this.internalError(error, 'engine failure'),
       trace: (line) => void process.stderr.write(`${line}\n`),
       settingsStats: (add) => o.settingsStats(add),
     };
@@ -262,6 +263,7 @@ export class MemcachedServer {
         pauseReading: () => {},
         resumeReading: () => {},
         close: () => {},
+        waits: false,
       },
       Number.MAX_SAFE_INTEGER,
     );
@@ -355,11 +357,11 @@ export class MemcachedServer {
 
   /** A broken invariant: logged (once per kind of message), the connection closed, others served. */
   private readonly logged = new Set<string>();
-  private internalError(error: unknown): void {
+  private internalError(error: unknown, what = 'internal error, connection closed'): void {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     if (this.logged.has(message)) return;
     this.logged.add(message);
-    this.options.api.log('warning', `internal error, connection closed: ${message}`);
+    this.options.api.log('warning', `${what}: ${message}`);
   }
 
   private connStats(add: (key: string, value: string) => void): void {

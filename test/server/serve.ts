@@ -46,7 +46,7 @@ function serverOptions(engine: EngineHandle, api: ServerApi, options: Partial<Se
   };
 }
 
-async function createTestEngine(
+export async function createTestEngine(
   engineName: EngineName,
   config: ConfigInput,
 ): Promise<{ engine: EngineHandle; api: ServerApi; clock: ManualClock }> {
