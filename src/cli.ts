@@ -24,6 +24,7 @@ export const MEMCACHED_VERSION = '1.6.18';
 const BUILTIN_ENGINES: BuiltinEngines = {
   wasm: () => import('./engines/wasm/index.ts'),
   ts: () => import('./engines/ts/index.ts'),
+  fs: () => import('./engines/fs/index.ts'),
 };
 
 /** EXIT_FAILURE, as memcached exits for a bad flag or an engine that will not start. */

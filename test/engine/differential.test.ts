@@ -48,7 +48,7 @@ const U64_MAX = (1n << 64n) - 1n;
 const THIRTY_DAYS = 60 * 60 * 24 * 30;
 
 const [ENGINE_A, ENGINE_B] = (process.env.DIFF_ENGINES ?? 'ts,wasm').split(',') as [EngineName, EngineName];
-const BASE_CONFIG: Record<EngineName, Record<string, string>> = { ts: {}, wasm: { wasm_build: 'debug' } };
+const BASE_CONFIG: Record<EngineName, Record<string, string>> = { ts: {}, wasm: { wasm_build: 'debug' }, fs: { sync: 'none' } };
 
 /** mulberry32: a small seeded PRNG, so that a seed replays the same sequence. */
 function createRandom(seed: number): () => number {

@@ -3,6 +3,9 @@
 // arithmetic (slab class table, ntotal) that tests use to derive expected values from the rules
 // in docs/engine-model.md.
 import { Buffer } from 'node:buffer';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createManualClock } from '../../src/engine/clock.ts';
 import type { ManualClock } from '../../src/engine/clock.ts';
 import { parseEngineConfig } from '../../src/engine/config.ts';
@@ -25,7 +28,7 @@ import type {
   ServerApi,
 } from '../../src/engine/types.ts';
 
-export type EngineName = 'ts' | 'wasm';
+export type EngineName = 'ts' | 'wasm' | 'fs';
 export type ConfigInput = string | Readonly<Record<string, string | number | boolean>>;
 export type Bytes = string | Uint8Array;
 export type StatList = Array<[string, string]>;
@@ -128,6 +131,17 @@ function isPromise(value: unknown): value is Promise<unknown> {
 /** Harnesses opened since the last closeAll(): the contract runs selfCheck and destroy on them. */
 const open: EngineHarness[] = [];
 
+/**
+ * Engines that keep files (fs) get a fresh directory each, removed once their destroy() is done;
+ * a persistent engine's destroy may wait for its writes (a Promise), which the harness lets finish
+ * in the background. `settleAll()` waits for those.
+ */
+const finishing: Array<Promise<void>> = [];
+
+export async function settleAll(): Promise<void> {
+  while (finishing.length > 0) await Promise.all(finishing.splice(0));
+}
+
 export interface OpenOptions {
   clockStart?: number;
   /** Config applied under the test's own (e.g. wasm_build=debug for the wasm engine). */
@@ -167,7 +181,10 @@ export function closeAll(selfCheck = true): void {
   const harnesses = open.splice(0);
   let failure: unknown;
   for (const harness of harnesses) {
-    if (!harness.initialized) continue;
+    if (!harness.initialized) {
+      harness.removeDir();
+      continue;
+    }
     if (selfCheck && failure === undefined) {
       try {
         harness.selfCheck();
@@ -191,6 +208,8 @@ export class EngineHarness {
   /** The server API handed to the engine: the manual clock and the log sink. */
   readonly api: ServerApi;
   configText = '';
+  /** The fs engine's directory (a fresh temporary one), removed after destroy(). */
+  readonly dir: string | undefined;
   /** initialize() answered SUCCESS: only then are selfCheck and destroy meaningful. */
   initialized = false;
   private destroyed = false;
@@ -202,6 +221,7 @@ export class EngineHarness {
     private readonly options: OpenOptions,
   ) {
     this.clock = createManualClock(options.clockStart ?? DEFAULT_CLOCK_START);
+    this.dir = name === 'fs' ? mkdtempSync(join(tmpdir(), 'wasmcached-fs-')) : undefined;
     const logs = this.logs;
     this.api = { core: this.clock, log: (level, message) => void logs.push({ level, message }) };
     const handle = createInstance(ENGINE_INTERFACE_VERSION, () => this.api);
@@ -222,7 +242,7 @@ export class EngineHarness {
   }
 
   initialize(config: ConfigInput = {}): Status {
-    const merged = toConfig(this.options.baseConfig ?? {}, config);
+    const merged = toConfig(this.dir === undefined ? {} : { dir: this.dir }, this.options.baseConfig ?? {}, config);
     this.configText = [...merged].map(([k, v]) => `${k}=${v}`).join(';');
     const status = this.sync(this.engine.initialize(merged), 'initialize');
     this.initialized = status === Status.SUCCESS;
@@ -232,7 +252,19 @@ export class EngineHarness {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.sync(this.engine.destroy(), 'destroy');
+    if (this.dir === undefined) {
+      this.sync(this.engine.destroy(), 'destroy');
+      return;
+    }
+    // A persistent engine finishes its writes first; the directory goes after.
+    const done = this.engine.destroy();
+    if (isPromise(done)) finishing.push(Promise.resolve(done).finally(() => this.removeDir()));
+    else this.removeDir();
+  }
+
+  /** Removes the engine's directory (fs), if it has one. */
+  removeDir(): void {
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 
   selfCheck(): void {
@@ -353,20 +385,7 @@ export class EngineHarness {
 
   /** A copy of an item the caller holds. */
   view(item: ItemHandle): ItemView {
-    const info = createItemInfo();
-    this.engine.getItemInfo(item, info, true);
-    const bytes = Uint8Array.from(itemInfoValue(info));
-    return {
-      key: latin1(itemInfoKey(info)),
-      value: latin1(bytes),
-      bytes,
-      flags: info.flags,
-      cas: info.cas,
-      exptime: info.exptime,
-      time: info.time,
-      clsid: info.clsid,
-      fetched: info.fetched,
-    };
+    return itemView(this.engine, item);
   }
 
   // ---- stats ----
@@ -475,4 +494,68 @@ export function modelClassFor(classes: SlabClass[], ntotal: number): SlabClass {
 export function modelChunks(ntotal: number, slabChunkMax: number): number {
   if (ntotal <= slabChunkMax) return 1;
   return 1 + Math.ceil((ntotal - slabChunkMax) / (slabChunkMax - 8));
+}
+
+// ---- engines that answer with Promises (fs with sync=batch or always, or keys still on disk) ----
+
+/** An engine created and initialized with a given server API (e.g. a clock shared across restarts). */
+export async function openAsync(name: EngineName, api: ServerApi, config: ConfigInput): Promise<EngineHandle> {
+  const createInstance = await loadEngine(name);
+  const engine = createInstance(ENGINE_INTERFACE_VERSION, () => api);
+  if (typeof engine === 'number') throw new Error(`${name}: createInstance = ${statusName(engine)}`);
+  const status = await engine.initialize(toConfig(config));
+  if (status !== Status.SUCCESS) throw new Error(`${name}: initialize(${JSON.stringify(config)}) = ${statusName(status)}`);
+  return engine;
+}
+
+/** allocate + write + store + release, awaiting whatever the engine returns. */
+export async function storeAsync(engine: EngineHandle, key: Bytes, value: Bytes, options: StoreOptions = {}): Promise<StoreResult> {
+  const op = options.op ?? StoreOperation.SET;
+  const bytes = toBytes(value);
+  const item = await engine.allocate(toBytes(key), bytes.length, options.flags ?? 0, options.exptime ?? 0, op);
+  if (item < 0) return { status: -item as Status, cas: 0n };
+  engine.itemValue(item).set(bytes);
+  const status = await engine.store(item, op, options.cas ?? 0n);
+  const info = createItemInfo();
+  if (status === Status.SUCCESS) engine.getItemInfo(item, info, true);
+  engine.release(item);
+  // Acknowledged as the server acknowledges: once the engine says the write is kept.
+  await engine.settled?.();
+  return { status, cas: status === Status.SUCCESS ? info.cas : 0n };
+}
+
+/** get, awaited: a copy of the item (released), or undefined on a miss. */
+export async function getAsync(engine: EngineHandle, key: Bytes): Promise<ItemView | undefined> {
+  const item = await engine.get(toBytes(key));
+  if (item === -Status.KEY_ENOENT) return undefined;
+  if (item < 0) throw new Error(`get returned ${statusName(-item)}`);
+  const view = itemView(engine, item);
+  engine.release(item);
+  return view;
+}
+
+/** One stats group as a Map, awaited. */
+export async function statsAsync(engine: EngineHandle, group = ''): Promise<Map<string, string>> {
+  const stats = new Map<string, string>();
+  const status = await engine.getStats(group, (key, value) => void stats.set(key, value));
+  if (status !== Status.SUCCESS) throw new Error(`getStats('${group}') = ${statusName(status)}`);
+  return stats;
+}
+
+/** A copy of an item the caller holds. */
+function itemView(engine: EngineHandle, item: ItemHandle): ItemView {
+  const info = createItemInfo();
+  engine.getItemInfo(item, info, true);
+  const bytes = Uint8Array.from(itemInfoValue(info));
+  return {
+    key: latin1(itemInfoKey(info)),
+    value: latin1(bytes),
+    bytes,
+    flags: info.flags,
+    cas: info.cas,
+    exptime: info.exptime,
+    time: info.time,
+    clsid: info.clsid,
+    fetched: info.fetched,
+  };
 }

@@ -46,7 +46,7 @@ interface State {
   readonly core: ServerCore;
 }
 
-class TsEngine implements EngineHandle {
+export class TsEngine implements EngineHandle {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
   private state: State | null = null;
 
@@ -410,6 +410,67 @@ class TsEngine implements EngineHandle {
       shown += 1;
     }
     return Status.SUCCESS;
+  }
+
+  // ---- For an engine that keeps a copy of this one's items elsewhere (the fs engine). Unused by
+  // the ts engine itself: without them it behaves exactly as before.
+
+  /** Calls `unlinked` with the key of every item unlinked from the cache: eviction, expiry, flush, delete, replace. */
+  watchUnlinks(unlinked: (key: Uint8Array) => void): void {
+    this.ready().items.onUnlink = (item) => unlinked(item.key);
+  }
+
+  /**
+   * The live item under `key` with no side effect (no bump, no lazy expiry, nothing counted), or
+   * 0. The handle carries no reference: read it (getItemInfo) before the next call into the engine.
+   */
+  peek(key: Uint8Array): ItemHandle {
+    if (!keyFits(key)) return 0;
+    const { items, core } = this.ready();
+    return items.peek(hashKeyOf(key), core.currentTime())?.handle ?? 0;
+  }
+
+  /**
+   * Links an item brought back from elsewhere, with its own CAS (the counter continues above it),
+   * exptime (rel time) and stale mark; a live item under the key is replaced. Not counted as a
+   * set. Returns the status of the allocation (E2BIG, ENOMEM) or SUCCESS.
+   */
+  restoreItem(key: Uint8Array, value: Uint8Array, flags: number, exptime: number, cas: bigint, stale: boolean): Status {
+    if (!keyFits(key)) return Status.EINVAL;
+    const { items, core, settings } = this.ready();
+    const now = core.currentTime();
+    const hashKey = hashKeyOf(key);
+    const item = items.alloc(key, hashKey, value.length, flags >>> 0, exptime, now);
+    if (typeof item === 'number') return item;
+    item.value.set(value);
+    item.stale = stale;
+    const old = items.lookup(hashKey, now);
+    if (old !== null) items.unlink(old);
+    items.link(item, now);
+    if (settings.useCas) {
+      items.raiseCas(cas);
+      item.cas = cas;
+    }
+    items.drop(item);
+    return Status.SUCCESS;
+  }
+
+  /** The CAS last given out; and a floor for the ones to come. */
+  lastCas(): bigint {
+    return this.ready().items.lastCas();
+  }
+
+  raiseCas(floor: bigint): void {
+    this.ready().items.raiseCas(floor);
+  }
+
+  /** flush_all's state (rel time, CAS), to be kept and given back to a later instance. */
+  flushState(): { oldestLive: number; oldestCas: bigint } {
+    return this.ready().items.flushState();
+  }
+
+  restoreFlushState(oldestLive: number, oldestCas: bigint): void {
+    this.ready().items.restoreFlushState(oldestLive, oldestCas);
   }
 
   /** Consistency check for tests (the harness calls it when present). */

@@ -60,6 +60,8 @@ export class Items {
   private oldestCas = 0n;
   /** The class maintainStep goes on with. */
   private maintainClass = 1;
+  /** Told of every item unlinked, whatever the cause (set by an engine that mirrors this one). */
+  onUnlink: ((item: Item) => void) | null = null;
 
   constructor(
     private readonly settings: CacheSettings,
@@ -190,6 +192,7 @@ export class Items {
     this.bytes -= item.ntotal;
     this.countSize(item, -1);
     if (item.refcount === 0) this.free(item);
+    if (this.onUnlink !== null) this.onUnlink(item);
   }
 
   /** item_replace: the old item out (if it is still linked), the new one in. */
@@ -229,6 +232,33 @@ export class Items {
       return null;
     }
     return item;
+  }
+
+  /** lookup without its side effects: no lazy unlink, nothing counted. */
+  peek(hashKey: string, now: number): Item | null {
+    const item = this.table.get(hashKey);
+    if (item === undefined || this.isFlushed(item, now) || isExpired(item, now)) return null;
+    return item;
+  }
+
+  /** The CAS last given out. */
+  lastCas(): bigint {
+    return this.casCounter;
+  }
+
+  /** CAS values from now on are above `floor` (items brought back with their own CAS). */
+  raiseCas(floor: bigint): void {
+    if (floor > this.casCounter) this.casCounter = floor;
+  }
+
+  /** flush_all's state, as `flush` left it. */
+  flushState(): { oldestLive: number; oldestCas: bigint } {
+    return { oldestLive: this.oldestLive, oldestCas: this.oldestCas };
+  }
+
+  restoreFlushState(oldestLive: number, oldestCas: bigint): void {
+    this.oldestLive = oldestLive;
+    this.oldestCas = oldestCas;
   }
 
   /** do_item_bump: two hits make an item ACTIVE; an ACTIVE hit in COLD moves it to WARM. */
