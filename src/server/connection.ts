@@ -466,8 +466,9 @@ export class Connection {
 
   /**
    * Pauses until the engine's promise settles; then sends `replies` (held while writes became
-   * durable) and goes on with the input kept back. A failure is logged; what follows is answered
-   * as the engine can (a disk that failed a prefetch leaves a miss).
+   * durable) and goes on with the input kept back. A failure is logged. A failed prefetch leaves
+   * the command to be answered as the engine can (a miss); failed durability closes the
+   * connection without the replies, which would acknowledge writes that were not kept.
    */
   private waitForEngine(pending: Promise<void>, replies: Uint8Array[] | undefined): void {
     this.pause(PAUSED_ENGINE);
@@ -484,7 +485,11 @@ export class Connection {
     };
     pending.then(done, (error: unknown) => {
       this.ctx.server.engineFailed(error);
-      done();
+      if (replies === undefined) return done();
+      if (this.peerGone) return;
+      this.closed = true;
+      this.dropItem();
+      this.transport.close();
     });
   }
 

@@ -15,6 +15,8 @@ interface Slowness {
   delayMs: number;
   /** Keys whose prefetch waits for openGate() (latin1). */
   gated?: Set<string>;
+  /** Every wait for durability fails (a disk that cannot write). */
+  failWrites?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ function slow(inner: EngineHandle, s: Slowness): EngineHandle & { openGate(): vo
     if (!dirty) return undefined;
     dirty = false;
     engine.settles++;
-    return wait();
+    return s.failWrites === true ? wait().then(() => Promise.reject(new Error('disk full'))) : wait();
   };
   // A key not made resident is on disk: the engine cannot answer for it synchronously.
   for (const name of ['get', 'getAndTouch', 'touch', 'remove', 'arithmetic', 'allocate'] as const) {
@@ -167,6 +169,16 @@ test('quit after a write that is not durable yet: the reply goes out first, then
   assert.not.ok(c.closed());
   await settle(200);
   assert.is(c.reply(), 'STORED\r\n');
+  assert.ok(c.closed());
+});
+
+test('a write that could not be made durable is never acknowledged: the connection closes instead', async () => {
+  const base = await createTestEngine('wasm', {});
+  const c = connectionOver(slow(base.engine, { delayMs: 5, failWrites: true }), base.api);
+  c.conn.receive(Buffer.from('version\r\nset k 0 0 1\r\nv\r\nget k\r\n'));
+  await settle(100);
+  // version was answered before the set's key was prefetched; nothing after the failed write is.
+  assert.is(c.reply(), 'VERSION 1.6.18\r\n', 'no STORED for a write that failed, nor what came after it');
   assert.ok(c.closed());
 });
 

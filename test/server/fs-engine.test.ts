@@ -1,7 +1,8 @@
 // The fs engine behind the server: acknowledged writes survive kill -9 of the daemon (sync=batch,
 // over real sockets), and purging 100,000 expired files never holds up clients reading hot keys
 // (read latency and event-loop lag stay within a few milliseconds while the files go).
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -44,6 +45,20 @@ test('daemon -E fs, sync=batch: every acknowledged write is there after kill -9 
   for (let i = 0; i < 300; i += 37) assert.is(await d.request(`get k${i}\r\n`, 'END\r\n'), `VALUE k${i} ${i} ${String(i).length}\r\n${i}\r\nEND\r\n`);
   d.close();
   await second.stop();
+});
+
+test('sync=batch: a store whose file cannot be written is not acknowledged; the connection closes', async () => {
+  const dir = freshDir();
+  const s = await startServer('fs', {}, { dir, sync: 'batch' });
+  // A plain file where the key's subdirectory must go: its write fails (ENOTDIR), whoever runs it.
+  writeFileSync(join(dir, createHash('sha1').update('k').digest('hex').slice(0, 2)), 'in the way');
+  const c = await Client.open(s.port);
+  assert.is(await c.request('set ok 0 0 1\r\nv\r\n'), 'STORED\r\n');
+  assert.is(await c.request('set k 0 0 1\r\nv\r\n'), '', 'no STORED');
+  await c.settle(100);
+  assert.ok(c.closed, 'closed rather than acknowledging');
+  c.close();
+  await s.close();
 });
 
 /** Nearest-rank percentile of `values` (sorted here), in the values' unit. */

@@ -20,7 +20,8 @@ export const RECLAIMS_IN_FLIGHT = 4;
 
 interface Entry {
   /** Resolve once a pass over this key that started after they were added has finished. */
-  waiters: Array<() => void>;
+  /** Told whether the pass that made the file match failed. */
+  waiters: Array<(failed: boolean) => void>;
 }
 
 export class DiskQueue {
@@ -54,7 +55,8 @@ export class DiskQueue {
     this.schedule();
     if (!wait) return undefined;
     const waiters = entry.waiters;
-    return new Promise((resolve) => void waiters.push(resolve));
+    // Rejects when the write failed: an acknowledgement waiting on it must not be sent.
+    return new Promise((resolve, reject) => void waiters.push((failed) => (failed ? reject(new Error(`fs: the write of a changed item failed`)) : resolve())));
   }
 
   /** The cache dropped the key's item by itself: its file goes, in the background. */
@@ -82,7 +84,7 @@ export class DiskQueue {
   settled(): Promise<void> | undefined {
     if (this.changed.size === 0 && this.writes === 0) return undefined;
     const waits: Array<Promise<void>> = [];
-    for (const entry of this.changed.values()) waits.push(new Promise((resolve) => void entry.waiters.push(resolve)));
+    for (const entry of this.changed.values()) waits.push(new Promise((resolve) => void entry.waiters.push(() => resolve())));
     for (const done of this.running.values()) waits.push(done);
     return Promise.all(waits).then(() => undefined);
   }
@@ -126,10 +128,12 @@ export class DiskQueue {
     }
   }
 
-  private run(key: string, reclaim: boolean, waiters: Array<() => void>, done: () => void): void {
+  private run(key: string, reclaim: boolean, waiters: Array<(failed: boolean) => void>, done: () => void): void {
+    let failed = false;
     const pass = this.work(key, reclaim).then(
       () => void (this.completed += 1),
       (error: unknown) => {
+        failed = true;
         this.failures += 1;
         this.onError(error);
       },
@@ -138,7 +142,7 @@ export class DiskQueue {
     void pass.then(() => {
       this.running.delete(key);
       done();
-      for (const resolve of waiters) resolve();
+      for (const tell of waiters) tell(failed);
       this.pump();
     });
   }
