@@ -63,6 +63,22 @@ interface EngineExports {
   engineChecksum(from: number, to: number): number;
 }
 
+/** Where the module's abort import finds the memory to read its message from (set once instantiated). */
+export interface MemoryHolder {
+  current?: WebAssembly.Memory;
+}
+
+/** An instance of the engine's module made with engineImports(memory). */
+export interface InstantiatedModule {
+  instance: WebAssembly.Instance;
+  memory: MemoryHolder;
+}
+
+/** The imports the module is instantiated with. */
+export function engineImports(memory: MemoryHolder): WebAssembly.Imports {
+  return { env: { abort: (msg: number, file: number, line: number, col: number) => abort(memory.current, msg, file, line, col) } };
+}
+
 /**
  * An image (snapshot/restore): this magic, a u32 (little-endian) length, a JSON ImageHeader,
  * then memory [header.base, header.end) of an engine: everything from the scratch area on,
@@ -125,7 +141,11 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     return { description: 'wasmcached wasm engine (AssemblyScript slab allocator)', features: ['lru', 'cas', 'slabs'] };
   }
 
-  initialize(config: EngineConfig): Status {
+  /**
+   * `instantiated`: an instance made by the caller, asynchronously, with engineImports(holder)
+   * (browsers refuse to instantiate a module this size synchronously on their main thread).
+   */
+  initialize(config: EngineConfig, instantiated?: InstantiatedModule): Status {
     const reader = new ConfigReader(config);
     const settings = readCacheSettings(reader);
     const trackSizes = reader.boolean('track_sizes', false);
@@ -136,10 +156,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       for (const message of errors) this.server.log('warning', message);
       return Status.EINVAL;
     }
-    const memory = { current: undefined as WebAssembly.Memory | undefined };
-    const instance = new WebAssembly.Instance(this.moduleFor(build as WasmBuild), {
-      env: { abort: (msg: number, file: number, line: number, col: number) => abort(memory.current, msg, file, line, col) },
-    });
+    const memory: MemoryHolder = instantiated?.memory ?? {};
+    const instance = instantiated?.instance ?? new WebAssembly.Instance(this.moduleFor(build as WasmBuild), engineImports(memory));
     checkLayout(instance.exports);
     this.x = instance.exports as unknown as EngineExports;
     memory.current = this.x.memory;
@@ -212,7 +230,11 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     if (changed.length > 0) return `the image was made with other settings (${changed.map((name) => `${name} ${header.image.settings[name]}, now ${mine[name]}`).join('; ')})`;
     const body = image.subarray(header.bodyStart);
     if (!Number.isInteger(end) || end < base || body.length !== end - base || end > this.bytes.length) return 'the image is truncated or damaged';
+    // Pages in use now beyond the image's go back to the state of never used (a cache restored
+    // over one that served).
+    const inUse = this.x.engineStateSave();
     this.bytes.set(body, base);
+    if (inUse > end) this.bytes.fill(0, end, inUse);
     if (this.x.engineChecksum(base, end) >>> 0 !== checksum) {
       // Damaged: back to an engine as initialize left it.
       this.bytes.fill(0, base, end);
