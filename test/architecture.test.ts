@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-type Layer = 'assembly' | 'engine' | 'engines' | 'protocol' | 'server' | 'cli';
+type Layer = 'assembly' | 'engine' | 'engines' | 'protocol' | 'server' | 'cli' | 'embed';
 
 /** The layer a repository-relative path (with '/') belongs to, or undefined outside them all. */
 function layerOf(path: string): Layer | undefined {
@@ -18,6 +18,7 @@ function layerOf(path: string): Layer | undefined {
   if (path.startsWith('src/protocol/')) return 'protocol';
   if (path.startsWith('src/server/')) return 'server';
   if (path === 'src/cli.ts') return 'cli';
+  if (path.startsWith('src/embed/')) return 'embed';
   return undefined;
 }
 
@@ -31,7 +32,7 @@ function violation(from: string, specifier: string, target: string | undefined):
   const layer = layerOf(from)!;
   if (target === undefined) {
     if (layer === 'assembly') return 'assembly/ imports only assembly/';
-    if (NODE_NET.test(specifier) && (layer === 'engine' || layer === 'engines' || layer === 'protocol')) {
+    if (NODE_NET.test(specifier) && (layer === 'engine' || layer === 'engines' || layer === 'protocol' || layer === 'embed')) {
       return `node:net is never imported in src/${layer}/`;
     }
     return undefined;
@@ -60,6 +61,12 @@ function violation(from: string, specifier: string, target: string | undefined):
         : 'src/server/ imports protocol, server and the engine interface, never an engine';
     case 'cli':
       return undefined;
+    case 'embed':
+      // Browsers and edge runtimes: the engine interface and the wasm engine's Node-free host
+      // half, never the server, the protocols, or the module finder that reads files.
+      return to === 'embed' || to === 'engine' || target === 'src/engines/wasm/engine.ts' || target === 'src/engines/wasm/layout.ts'
+        ? undefined
+        : 'src/embed/ imports only the engine interface and src/engines/wasm/engine.ts';
   }
 }
 
@@ -135,6 +142,9 @@ test('the rules reject what the table forbids', () => {
   assert.ok(violation('src/engines/fs/index.ts', '../ts/items.ts', 'src/engines/ts/items.ts'));
   assert.ok(violation('src/engines/ts/index.ts', '../fs/index.ts', 'src/engines/fs/index.ts'));
   assert.ok(violation('src/engine/loader.ts', '../server/log.ts', 'src/server/log.ts'));
+  assert.ok(violation('src/embed/index.ts', '../engines/wasm/module.ts', 'src/engines/wasm/module.ts'));
+  assert.ok(violation('src/embed/index.ts', '../server/server.ts', 'src/server/server.ts'));
+  assert.is(violation('src/embed/index.ts', '../engines/wasm/engine.ts', 'src/engines/wasm/engine.ts'), undefined);
   assert.ok(violation('assembly/items.ts', '../src/engine/status.ts', 'src/engine/status.ts'));
   assert.is(violation('src/server/process.ts', 'node:net', undefined), undefined);
   assert.is(violation('src/cli.ts', './engines/ts/index.ts', 'src/engines/ts/index.ts'), undefined);
