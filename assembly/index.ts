@@ -29,6 +29,7 @@ export const GET_NO_BUMP: u32 = 1; // leave the hit marks and the LRU alone (mg 
 export const GET_COUNT_TOUCH: u32 = 2; // a hit counts touch_hits (mg T)
 export const GET_COUNT_NONE: u32 = 4; // count no hit or miss (me)
 export const GET_VIVIFY: u32 = 8; // on a miss, link an empty item and return it (mg N)
+export const GET_NO_HOLD: u32 = 16; // the caller reads the item before any other call: no reference taken
 // itemRemove options (RemoveOption in src/engine/types.ts).
 export const REMOVE_COMPARE_CAS: u32 = 1; // compare even a 0 CAS; a mismatch counts delete_misses
 export const REMOVE_INVALIDATE: u32 = 2; // mark stale with a new CAS instead of removing (md I)
@@ -137,7 +138,7 @@ export function itemGet(nkey: u32, options: u32): i32 {
     countClass(cls, CS_TOUCH_HITS);
   }
   if ((options & GET_NO_BUMP) == 0) itemBump(it);
-  if (!created) itemHold(it);
+  if (!created && (options & GET_NO_HOLD) == 0) itemHold(it);
   return handle(it);
 }
 

@@ -1,7 +1,9 @@
-// In-process engine benchmark: the wasm and ts engines against npm lru-cache on a 90/10 get/set
-// mix over 1M items (16-byte keys, 100-byte values), ops/s as the median of 3 runs, and memory
-// per item. Each subject runs in its own child process, so one's heap and JIT feedback do not
-// colour another's. Prints a table and writes bench/results/engine.md.
+// In-process engine benchmark: the wasm and ts engines and the embedded cache (wasmcached/embed,
+// string keys, copies out) against npm lru-cache on a 90/10 get/set mix over 1M items (16-byte
+// keys, 100-byte values), then gets alone and sets alone; ops/s as the median of 3 runs, memory
+// per item, and GC pauses while the cache held its first 100k items against while it held 1M.
+// Each subject runs in its own child process, so one's heap and JIT feedback do not colour
+// another's. Prints a table and writes bench/results/engine.md.
 // Run: npm run bench:engine (= npm run build && node --expose-gc --import tsx bench/engine.ts)
 
 import { spawnSync } from 'node:child_process';
@@ -9,7 +11,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { LRUCache } from 'lru-cache';
+import { createCache } from '../src/embed/index.ts';
 import { parseEngineConfig } from '../src/engine/config.ts';
 import { loadEngine, startEngine } from '../src/engine/loader.ts';
 import { Status, StoreOperation, statusName } from '../src/engine/status.ts';
@@ -25,7 +29,9 @@ const VALUE_BYTES = 100;
 const SET_PERCENT = 10;
 /** 1M items of ntotal 175 land in the 192-byte class: 184 pages of 1 MiB; 256m leaves room. */
 const ENGINE_CONFIG = 'cache_size=256m;hashpower=20';
-const SUBJECTS = ['wasm', 'ts', 'lru-cache'] as const;
+const SUBJECTS = ['wasm', 'ts', 'embed', 'lru-cache'] as const;
+/** GC pauses are compared between the preload's first EARLY_ITEMS and the runs at ITEMS. */
+const EARLY_ITEMS = 100_000;
 type SubjectName = (typeof SUBJECTS)[number];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +50,13 @@ interface Result {
   engineBytes?: number;
   totalMalloced?: number;
   currItems?: number;
+  /** Gets alone and sets alone (each of OPS / 2 ops), per run. */
+  getsPerSecond?: number[];
+  setsPerSecond?: number[];
+  /** GC pauses (ms): the longest while the first EARLY_ITEMS went in, and while ITEMS were held. */
+  gcEarlyMaxMs?: number;
+  gcLateMaxMs?: number;
+  gcLateTotalMs?: number;
 }
 
 /** The operations the timed loop calls; one implementation per child, so the calls stay monomorphic. */
@@ -72,20 +85,31 @@ async function child(name: SubjectName): Promise<Result> {
   const before = process.memoryUsage();
   let subject: Subject;
   try {
-    subject = name === 'lru-cache' ? lruSubject(value) : await engineSubject(name, value);
+    subject = name === 'lru-cache' ? lruSubject(value) : name === 'embed' ? await embedSubject(value) : await engineSubject(name, value);
   } catch (error) {
     return { ...empty, skipped: error instanceof Error ? error.message : String(error) };
   }
 
+  const pauses: Array<{ at: number; ms: number }> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push({ at: entry.startTime, ms: entry.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const earlyFrom = performance.now();
   let start = process.hrtime.bigint();
-  for (let i = 0; i < ITEMS; i++) subject.set(i);
+  for (let i = 0; i < EARLY_ITEMS; i++) subject.set(i);
+  const earlyTo = performance.now();
+  for (let i = EARLY_ITEMS; i < ITEMS; i++) subject.set(i);
   const preloadSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   gc();
   const after = process.memoryUsage();
   const stats = await subject.stats();
 
   const opsPerSecond: number[] = [];
+  const getsPerSecond: number[] = [];
+  const setsPerSecond: number[] = [];
   let sink = 0;
+  const lateFrom = performance.now();
   for (let run = 0; run < RUNS; run++) {
     start = process.hrtime.bigint();
     for (let op = 0; op < OPS; op++) {
@@ -94,11 +118,28 @@ async function child(name: SubjectName): Promise<Result> {
       else sink += subject.get(i);
     }
     opsPerSecond.push(OPS / (Number(process.hrtime.bigint() - start) / 1e9));
+    start = process.hrtime.bigint();
+    for (let op = 0; op < OPS / 2; op++) sink += subject.get(order[op]!);
+    getsPerSecond.push(OPS / 2 / (Number(process.hrtime.bigint() - start) / 1e9));
+    start = process.hrtime.bigint();
+    for (let op = OPS / 2; op < OPS; op++) subject.set(order[op]!);
+    setsPerSecond.push(OPS / 2 / (Number(process.hrtime.bigint() - start) / 1e9));
   }
+  const lateTo = performance.now();
   if (sink === 0) throw new Error('every get missed: the preload did not store the items');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the observer's entries arrive
+  observer.disconnect();
+  const within = (from: number, to: number) => pauses.filter((p) => p.at >= from && p.at <= to).map((p) => p.ms);
+  const early = within(earlyFrom, earlyTo);
+  const late = within(lateFrom, lateTo);
   return {
     ...empty,
     ...stats,
+    getsPerSecond,
+    setsPerSecond,
+    gcEarlyMaxMs: Math.max(0, ...early),
+    gcLateMaxMs: Math.max(0, ...late),
+    gcLateTotalMs: late.reduce((a, b) => a + b, 0),
     preloadSeconds,
     opsPerSecond,
     heapDelta: after.heapUsed - before.heapUsed,
@@ -176,6 +217,28 @@ async function engineSubject(name: 'wasm' | 'ts', value: Uint8Array): Promise<Su
       if (totalMalloced !== undefined) result.totalMalloced = totalMalloced;
       if (currItems !== undefined) result.currItems = currItems;
       return result;
+    },
+  };
+}
+
+/**
+ * The embedded cache through its public API, as a page or Worker uses it: string keys made at the
+ * call site (as lru-cache gets them), bytes in, a copy out.
+ */
+async function embedSubject(value: Uint8Array): Promise<Subject> {
+  // 1M items of ntotal 175 need 184 pages of the 192-byte class: sized to hold them, not more.
+  const cache = await createCache({ maxBytes: 200 * MiB });
+  return {
+    set(i: number): void {
+      if (!cache.set(keyText(i), value)) throw new Error('embed: set refused');
+    },
+    get(i: number): number {
+      const found = cache.get(keyText(i));
+      return found === undefined ? 0 : found[0]!;
+    },
+    async stats(): Promise<Partial<Result>> {
+      const s = cache.stats();
+      return { engineBytes: s['bytes'], currItems: s['curr_items'] };
     },
   };
 }
@@ -264,17 +327,30 @@ function report(rows: Row[], skipped: Result[]): string {
       `Engine config '${ENGINE_CONFIG}'.`,
   );
   lines.push('');
-  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | heap+external per item | total_malloced + heap per item (wasm) | engine bytes per item |');
-  lines.push('|---|---:|---:|---|---:|---:|---:|');
+  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first 100k / at 1M | GC total in the runs |');
+  lines.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const { result, ops, processPerItem, enginePerItem } of rows) {
     const items = result.currItems ?? ITEMS;
     lines.push(
       `| ${result.subject} | ${fmt(ITEMS / result.preloadSeconds)} | ${fmt(ops)} | ${result.opsPerSecond.map((o) => fmt(o)).join(', ')} ` +
+        `| ${fmt(median(result.getsPerSecond ?? []))} | ${fmt(median(result.setsPerSecond ?? []))} ` +
         `| ${fmt(processPerItem, 1)} B | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
-        `| ${result.engineBytes === undefined ? '-' : `${fmt(result.engineBytes / items, 1)} B`} |`,
+        `| ${result.engineBytes === undefined ? '-' : `${fmt(result.engineBytes / items, 1)} B`} ` +
+        `| ${fmt(result.gcEarlyMaxMs ?? 0, 1)} / ${fmt(result.gcLateMaxMs ?? 0, 1)} ms | ${fmt(result.gcLateTotalMs ?? 0, 0)} ms |`,
     );
   }
   lines.push('');
+  const embed = rows.find((r) => r.result.subject === 'embed');
+  const lru = rows.find((r) => r.result.subject === 'lru-cache');
+  if (embed !== undefined && lru !== undefined) {
+    const ratio = (a: number[] | undefined, b: number[] | undefined): string => fmt(median(a ?? []) / median(b ?? []), 2);
+    lines.push(
+      `- embed/lru-cache (issue 8's targets: faster on gets, at most a third of the memory per item, GC pauses that do not grow with the item count): ` +
+        `gets ${ratio(embed.result.getsPerSecond, lru.result.getsPerSecond)}x, sets ${ratio(embed.result.setsPerSecond, lru.result.setsPerSecond)}x, ` +
+        `mix ${fmt(embed.ops / lru.ops, 2)}x; heap+external per item ${fmt(embed.processPerItem / lru.processPerItem, 2)}x; ` +
+        `GC max pause at 1M: embed ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, lru-cache ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
+    );
+  }
   const wasm = rows.find((r) => r.result.subject === 'wasm');
   for (const other of ['ts', 'lru-cache'] as const) {
     const row = rows.find((r) => r.result.subject === other);
@@ -308,7 +384,8 @@ function report(rows: Row[], skipped: Result[]): string {
 async function parent(): Promise<void> {
   if ((globalThis as { gc?: unknown }).gc === undefined) throw new Error('run with node --expose-gc');
   const results: Result[] = [];
-  for (const name of SUBJECTS) {
+  const only = (process.env['BENCH_SUBJECTS'] ?? '').split(',').filter((name) => name !== '');
+  for (const name of SUBJECTS.filter((subject) => only.length === 0 || only.includes(subject))) {
     process.stderr.write(`bench: ${name}...\n`);
     const result = runChild(name);
     if (result.skipped !== undefined) process.stderr.write(`bench: skipped ${name}: ${result.skipped}\n`);
@@ -317,9 +394,11 @@ async function parent(): Promise<void> {
   const rows = results.filter((r) => r.skipped === undefined).map(toRow);
   const markdown = report(rows, results.filter((r) => r.skipped !== undefined));
   process.stdout.write(markdown);
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'engine.md'), markdown);
-  process.stderr.write('bench: wrote bench/results/engine.md\n');
+  // A run narrowed by BENCH_SUBJECTS=embed,lru-cache does not replace the results file.
+  const out = only.length > 0 ? join('build', 'bench-engine-partial.md') : join('bench', 'results', 'engine.md');
+  mkdirSync(dirname(join(root, out)), { recursive: true });
+  writeFileSync(join(root, out), markdown);
+  process.stderr.write(`bench: wrote ${out}\n`);
 }
 
 const subjectAt = process.argv.indexOf('--subject');

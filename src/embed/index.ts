@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The WASM engine as an in-process cache for browsers, Workers, edge runtimes and Node: the same
 // engine the daemon serves with (memcached's slab classes, hash table, segmented LRU, lazy expiry
 // and CAS), no server and no Node API. createCache is asynchronous (the module is compiled and
@@ -81,14 +82,36 @@ const MODES: Readonly<Record<SetMode, StoreOperation>> = {
 };
 
 const encoder = new TextEncoder();
-const bytesOf = (data: Key): Uint8Array => (typeof data === 'string' ? encoder.encode(data) : data);
+/** Where string keys are encoded (longer than any key the engine takes: those fail as too long). */
+const keyScratch = new Uint8Array(1024);
+
+/** A key's bytes: a string encoded into the scratch (valid until the next call), bytes as they are. */
+function keyOf(key: Key): Uint8Array {
+  if (typeof key !== 'string') return key;
+  const n = key.length;
+  if (n <= 64) {
+    // ASCII, the usual key, without the encoder's call.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 0x7f) break;
+      keyScratch[i] = c;
+    }
+    if (i === n) return keyScratch.subarray(0, n);
+  }
+  const { read, written } = encoder.encodeInto(key, keyScratch);
+  return read === n ? keyScratch.subarray(0, written) : encoder.encode(key);
+}
+
+const valueOf = (value: Key): Uint8Array => (typeof value === 'string' ? encoder.encode(value) : value);
 
 /** Makes a cache; resolves once the module is compiled and instantiated. */
 export async function createCache(options: CacheOptions = {}): Promise<Cache> {
   const module = options.module ?? (await compile(options.wasm));
   const now = options.now ?? Date.now;
   const core = createClock(() => now() / 1000);
-  const api: ServerApi = { core, log: () => {} };
+  const warnings: string[] = [];
+  const api: ServerApi = { core, log: (level, message) => void (level === 'warning' && warnings.push(message)) };
   const engine = new WasmEngine(() => api, () => module);
   const holder: MemoryHolder = {};
   const instance = await WebAssembly.instantiate(module, engineImports(holder));
@@ -99,7 +122,10 @@ export async function createCache(options: CacheOptions = {}): Promise<Cache> {
     ['eviction', String(options.evict ?? true)],
   ]);
   const status = engine.initialize(config, { instance, memory: holder });
-  if (status !== Status.SUCCESS) throw new RangeError(`wasmcached: cannot make a cache with these options (${statusName(status)})`);
+  if (status !== Status.SUCCESS) {
+    const why = warnings.length > 0 ? warnings.join('; ') : statusName(status);
+    throw new RangeError(`wasmcached: cannot make a cache with these options: ${why}`);
+  }
   return new EmbeddedCache(engine, core);
 }
 
@@ -143,26 +169,27 @@ class EmbeddedCache implements Cache {
   ) {}
 
   get(key: Key): Uint8Array | undefined {
-    return this.getItem(key)?.value;
+    this.counts.cmd_get++;
+    return this.engine.copyValue(keyOf(key));
   }
 
   getItem(key: Key): CacheItem | undefined {
     this.counts.cmd_get++;
-    const item = this.engine.get(bytesOf(key));
+    const item = this.engine.get(keyOf(key));
     if (item <= 0) return undefined;
     const info = this.info;
     this.engine.getItemInfo(item, info, true);
-    const copy = { value: Uint8Array.from(itemInfoValue(info)), flags: info.flags, cas: info.cas };
+    const copy = { value: itemInfoValue(info).slice(), flags: info.flags, cas: info.cas };
     this.engine.release(item);
     return copy;
   }
 
   set(key: Key, value: Key, options: SetOptions = {}): boolean {
-    const data = bytesOf(value);
+    const data = valueOf(value);
     this.counts.cmd_set++;
     const operation = MODES[options.mode ?? 'set'];
     if (operation === undefined) throw new TypeError(`wasmcached: unknown set mode ${String(options.mode)}`);
-    const item = this.engine.allocate(bytesOf(key), data.length, (options.flags ?? 0) >>> 0, options.ttl ?? 0, operation);
+    const item = this.engine.allocate(keyOf(key), data.length, (options.flags ?? 0) >>> 0, options.ttl ?? 0, operation);
     if (item <= 0) return false;
     this.engine.itemValue(item).set(data);
     const status = this.engine.store(item, operation, options.cas ?? 0n);
@@ -171,7 +198,7 @@ class EmbeddedCache implements Cache {
   }
 
   delete(key: Key): boolean {
-    return this.engine.remove(bytesOf(key), 0n) === Status.SUCCESS;
+    return this.engine.remove(keyOf(key), 0n) === Status.SUCCESS;
   }
 
   incr(key: Key, delta: number | bigint = 1n): bigint | undefined {
@@ -184,7 +211,7 @@ class EmbeddedCache implements Cache {
 
   private arithmetic(key: Key, incr: boolean, delta: number | bigint): bigint | undefined {
     const request = { incr, delta: BigInt.asUintN(64, BigInt(delta)), create: false, initial: 0n, exptime: 0, cas: 0n, hold: false };
-    const status = this.engine.arithmetic(bytesOf(key), request, this.result);
+    const status = this.engine.arithmetic(keyOf(key), request, this.result);
     if (status === Status.SUCCESS) return this.result.value;
     if (status === Status.KEY_ENOENT) return undefined;
     if (status === Status.EINVAL) throw new TypeError('wasmcached: cannot increment or decrement a non-numeric value');
@@ -193,7 +220,7 @@ class EmbeddedCache implements Cache {
 
   touch(key: Key, ttl: number): boolean {
     this.counts.cmd_touch++;
-    return this.engine.touch(bytesOf(key), ttl) === Status.SUCCESS;
+    return this.engine.touch(keyOf(key), ttl) === Status.SUCCESS;
   }
 
   flush(): void {

@@ -28,6 +28,19 @@ test('get and set, strings and bytes; get returns a copy', async () => {
   assert.is(cache.get('missing'), undefined);
   assert.ok(cache.set('empty', ''));
   assert.equal([...cache.get('empty')!], []);
+  // Keys are bytes: UTF-8 for strings, up to memcached's 250 of them.
+  assert.ok(cache.set('ключ', 'значение'));
+  assert.is(text(cache.get(new TextEncoder().encode('ключ'))), 'значение');
+  assert.ok(cache.set('k'.repeat(250), 'longest'));
+  assert.is(text(cache.get('k'.repeat(250))), 'longest');
+  assert.not.ok(cache.set('k'.repeat(251), 'too long'));
+  assert.not.ok(cache.set('я'.repeat(126), 'too long in bytes (252)'));
+  assert.is(cache.get('k'.repeat(2000)), undefined);
+  // A value over slab_chunk_max is chained over chunks: gathered whole.
+  const big = Uint8Array.from({ length: 700_000 }, (_, i) => (i * 7) & 0xff);
+  assert.ok(cache.set('big', big));
+  assert.ok(Buffer.from(cache.get('big')!).equals(Buffer.from(big)));
+  assert.ok(Buffer.from(cache.getItem('big')!.value).equals(Buffer.from(big)));
 });
 
 test('modes as memcached: add, replace, append, prepend, cas', async () => {
@@ -115,7 +128,12 @@ test('the module: precompiled, as bytes, as a Response, or found beside the code
     () => 'made',
     (error: unknown) => String(error),
   );
-  assert.match(refused, /cannot make a cache with these options/, 'more than 4 GiB of wasm memory');
+  assert.match(refused, /cannot make a cache with these options: engine config cache_size=8589934592: expected between 0 and 4294967296/, 'more than 4 GiB of wasm memory');
+  const small = await createCache({ maxBytes: 1024 * 1024 }).then(
+    () => 'made',
+    (error: unknown) => String(error),
+  );
+  assert.match(small, /cannot make a cache with these options: .*item_size_max/, 'the item limit against the memory, as memcached words it');
 });
 
 test('snapshot and restore: the same items, flags, CAS and TTLs; other options refuse with the reason', async () => {

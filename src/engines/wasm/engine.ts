@@ -15,7 +15,7 @@ import {
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
-  CAS_SIZE, COLD_LRU, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
+  CAS_SIZE, COLD_LRU, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_NO_HOLD, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
   IO_CREATED, IO_DELTA, IO_INITIAL, IO_ITEM, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME, IT_FLAGS,
   IT_HEADER, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
@@ -299,6 +299,23 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const item = this.x.itemGet(nkey, options);
     if (request.vivify) request.created = this.view.getUint32(this.scratch + IO_CREATED, true) !== 0;
     return item;
+  }
+
+  /**
+   * A get whose value is copied out at once (the embedded cache's get): no reference is taken
+   * and none released, the copy made in one step. undefined on a miss.
+   */
+  copyValue(key: Uint8Array): Uint8Array | undefined {
+    const nkey = this.putKey(key);
+    if (nkey < 0) return undefined;
+    const item = this.x.itemGet(nkey, GET_NO_HOLD);
+    if (item <= 0) return undefined;
+    const at = item * 8;
+    const v = this.view;
+    const flags = v.getUint16(at + IT_FLAGS, true);
+    if (flags & ITEM_CHAINED) return this.gather(item);
+    const data = dataOffset(at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0), v.getUint8(at + IT_NKEY), flags);
+    return this.bytes.slice(data, data + v.getUint32(at + IT_NBYTES, true) - 2);
   }
 
   bump(item: ItemHandle): void {
