@@ -6,8 +6,24 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = ['--import', 'tsx', join(root, 'node_modules', 'uvu', 'bin.js'), 'test', '\\.test\\.ts$'];
-const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+// uvu has no per-test timeout: a test that hangs (a reply that never comes) would hold CI until
+// its own limit. The whole run takes about 3 minutes; past this it is killed and counted failed.
+const LIMIT_MS = 12 * 60 * 1000;
+const run = spawnSync(process.execPath, args, {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+  timeout: LIMIT_MS,
+  killSignal: 'SIGKILL',
+  maxBuffer: 64 * 1024 * 1024,
+});
 process.stdout.write(run.stdout ?? '');
+if (run.error !== undefined) {
+  const timedOut = /ETIMEDOUT/.test(String(run.error));
+  console.log(timedOut ? `the test run was killed after ${LIMIT_MS / 60000} minutes: a test hung (the last suite above)` : `the test run failed: ${run.error.message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const total = Number(/Total:\s+(\d+)/.exec(run.stdout ?? '')?.[1] ?? 0);
 const passed = Number(/Passed:\s+(\d+)/.exec(run.stdout ?? '')?.[1] ?? 0);
 const skipped = Number(/Skipped:\s+(\d+)/.exec(run.stdout ?? '')?.[1] ?? 0);
