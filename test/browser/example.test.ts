@@ -3,10 +3,9 @@
 // against stats() and a snapshot restored into a second cache; this reads what it computed.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { launchChromium, serveRepository, type StaticServer } from './serve.ts';
+import { withBrowser } from './serve.ts';
 
 interface DemoReport {
   frames: number;
@@ -27,27 +26,16 @@ interface DemoReport {
   errors: string[];
 }
 
-let server: StaticServer;
-let browser: Browser;
-
-test.before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-
-test.after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = withBrowser(test);
 
 test('the demo page fills a cache from its bundle, its counts match stats(), and a snapshot restores the same values', async () => {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  const page = await session.browser.newPage({ viewport: { width: 1000, height: 900 } });
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()}`);
   });
-  await page.goto(`${server.origin}/examples/embed/index.html?check&frames=90`);
+  await page.goto(`${session.server.origin}/examples/embed/index.html?check&frames=90`);
   await page.waitForFunction(() => document.body.dataset.done !== undefined, undefined, { timeout: 60_000 });
   const report = (await page.evaluate(() => (window as unknown as { demoReport: unknown }).demoReport)) as DemoReport;
   const done = await page.evaluate(() => document.body.dataset.done);
@@ -57,8 +45,8 @@ test('the demo page fills a cache from its bundle, its counts match stats(), and
   assert.equal(problems, []);
   assert.equal(report.errors, []);
   assert.is(done, 'ok');
-  assert.ok(server.requests.includes('/build/embed/embed.js'), 'the page loads the browser bundle');
-  assert.ok(server.requests.includes('/build/embed/release.wasm'), 'the bundle fetches release.wasm beside it');
+  assert.ok(session.server.requests.includes('/build/embed/embed.js'), 'the page loads the browser bundle');
+  assert.ok(session.server.requests.includes('/build/embed/release.wasm'), 'the bundle fetches release.wasm beside it');
   assert.is(report.frames, 90);
   assert.is(report.ops, 90 * 4000);
   assert.is(report.gets, report.ops);

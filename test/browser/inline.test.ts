@@ -1,30 +1,18 @@
 // The inlined bundle (build/embed/embed-inline.js) in headless Chromium: a plain module script
 // with no bundler gets a working cache without fetching any .wasm file.
-import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BLANK, launchChromium, serveRepository, type StaticServer } from './serve.ts';
+import { BLANK, withBrowser } from './serve.ts';
 
-let server: StaticServer;
-let browser: Browser;
-
-test.before(async () => {
-  server = await serveRepository();
-  browser = await launchChromium();
-});
-
-test.after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const session = withBrowser(test);
 
 test('embed-inline.js makes a cache from its own bytes: set, get, incr, a miss, stats', async () => {
-  const page = await browser.newPage();
+  const page = await session.browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
-  await page.goto(`${server.origin}${BLANK}`);
+  await page.goto(`${session.server.origin}${BLANK}`);
   await page.route('**/*.wasm', (route) => route.abort());
-  server.requests.length = 0;
+  session.server.requests.length = 0;
   const result = await page.evaluate(async (url) => {
     const { createCache } = (await import(url)) as typeof import('../../src/embed/index.ts');
     const cache = await createCache({ maxBytes: 4 * 1024 * 1024 });
@@ -39,7 +27,7 @@ test('embed-inline.js makes a cache from its own bytes: set, get, incr, a miss, 
       miss: cache.get('nothing') === undefined,
       stats: cache.stats(),
     };
-  }, `${server.origin}/build/embed/embed-inline.js`);
+  }, `${session.server.origin}/build/embed/embed-inline.js`);
   await page.close();
 
   assert.equal(problems, []);
@@ -52,8 +40,8 @@ test('embed-inline.js makes a cache from its own bytes: set, get, incr, a miss, 
   assert.is(result.stats.get_hits, 1);
   assert.is(result.stats.get_misses, 1);
   assert.is(result.stats.limit_maxbytes, 4 * 1024 * 1024);
-  assert.ok(server.requests.includes('/build/embed/embed-inline.js'));
-  assert.equal(server.requests.filter((path) => path.endsWith('.wasm')), [], 'no .wasm file fetched');
+  assert.ok(session.server.requests.includes('/build/embed/embed-inline.js'));
+  assert.equal(session.server.requests.filter((path) => path.endsWith('.wasm')), [], 'no .wasm file fetched');
 });
 
 test.run();

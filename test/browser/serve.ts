@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import type { Test } from 'uvu';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -61,4 +62,31 @@ export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: asRoot ? ['--no-sandbox'] : [] });
+}
+
+/**
+ * The static server and Chromium for a suite: started before its first test, stopped after its
+ * last; read `server` and `browser` inside the tests.
+ */
+export function withBrowser(suite: Test): { readonly server: StaticServer; readonly browser: Browser } {
+  let server: StaticServer | undefined;
+  let browser: Browser | undefined;
+  suite.before(async () => {
+    server = await serveRepository();
+    browser = await launchChromium();
+  });
+  suite.after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get server(): StaticServer {
+      if (server === undefined) throw new Error('the static server is not started: use it inside a test');
+      return server;
+    },
+    get browser(): Browser {
+      if (browser === undefined) throw new Error('Chromium is not started: use it inside a test');
+      return browser;
+    },
+  };
 }

@@ -5,10 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EngineHandle } from '../../src/engine/types.ts';
-import { Connection, Sent } from '../../src/server/connection.ts';
-import type { ServerState } from '../../src/server/context.ts';
 import { MemcachedServer } from '../../src/server/server.ts';
-import { connectionOver, createTestEngine } from './serve.ts';
+import { connectionOver, createTestEngine, recordedConnection, serverOptions } from './serve.ts';
 
 /** What the double does: how long prefetch and settled take, and a gate the test may hold. */
 interface Slowness {
@@ -70,28 +68,6 @@ function slow(inner: EngineHandle, s: Slowness): EngineHandle & { openGate(): vo
   return engine;
 }
 
-/** A connection on `state` whose replies are collected. */
-function open(state: ServerState, reqsPerEvent = 20) {
-  const sent: number[] = [];
-  let closed = false;
-  const conn = new Connection(
-    state,
-    {
-      send: (parts) => {
-        for (const p of parts) for (const b of p) sent.push(b);
-        return Sent.COPIED;
-      },
-      pauseReading: () => {},
-      resumeReading: () => {},
-      close: () => {
-        closed = true;
-      },
-    },
-    reqsPerEvent,
-  );
-  return { conn, reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'), closed: () => closed };
-}
-
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const SESSIONS: ReadonlyArray<[string, string | Buffer]> = [
@@ -139,13 +115,9 @@ test('every session gives the same bytes on an engine that waits as on one that 
 test('a connection waiting for the engine keeps its order; others are served meanwhile', async () => {
   const base = await createTestEngine('wasm', {});
   const engine = slow(base.engine, { delayMs: 1, gated: new Set(['cold']) });
-  const server = new MemcachedServer({
-    engine, api: base.api, port: 0, udpPort: 0, socketPath: '', socketMask: 0o700, listen: [], connLimit: 1024, reqsPerEvent: 20,
-    backlog: 1024, shutdownEnabled: false, flushEnabled: true, dumpEnabled: true, idleTimeout: 0, verbosity: 0, threads: 4,
-    version: '1.6.18', settingsStats: () => {}, onShutdown: () => {},
-  });
-  const a = open(server.state);
-  const b = open(server.state);
+  const server = new MemcachedServer(serverOptions(engine, base.api, {}));
+  const a = recordedConnection(server.state);
+  const b = recordedConnection(server.state);
   b.conn.receive(Buffer.from('set hot 0 0 1\r\nh\r\n'));
   await settle(50);
   assert.is(b.reply(), 'STORED\r\n');

@@ -8,6 +8,7 @@ import { ENGINE_INTERFACE_VERSION } from '../../src/engine/types.ts';
 import type { EngineHandle, ServerApi } from '../../src/engine/types.ts';
 import { Connection, Sent } from '../../src/server/connection.ts';
 import type { Transport } from '../../src/server/connection.ts';
+import type { ServerState } from '../../src/server/context.ts';
 import { MemcachedServer } from '../../src/server/server.ts';
 import type { ServerOptions } from '../../src/server/server.ts';
 import { loadEngine, toConfig } from '../engine/harness.ts';
@@ -21,7 +22,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-function serverOptions(engine: EngineHandle, api: ServerApi, options: Partial<ServerOptions>): ServerOptions {
+export function serverOptions(engine: EngineHandle, api: ServerApi, options: Partial<ServerOptions>): ServerOptions {
   return {
     engine,
     api,
@@ -73,6 +74,11 @@ export async function fakeConnection(
 /** A Connection to a server around an engine the caller made (and its clock, in `api`). */
 export function connectionOver(engine: EngineHandle, api: ServerApi, options: Partial<ServerOptions> = {}) {
   const server = new MemcachedServer(serverOptions(engine, api, options));
+  return { ...recordedConnection(server.state, options.reqsPerEvent ?? 20), state: server.state };
+}
+
+/** One more Connection on a server's state, over a fake transport that records what it sends. */
+export function recordedConnection(state: ServerState, reqsPerEvent = 20) {
   const sent: number[] = [];
   let closed = false;
   const transport: Transport = {
@@ -86,10 +92,9 @@ export function connectionOver(engine: EngineHandle, api: ServerApi, options: Pa
       closed = true;
     },
   };
-  const conn = new Connection(server.state, transport, options.reqsPerEvent ?? 20);
+  const conn = new Connection(state, transport, reqsPerEvent);
   return {
     conn,
-    state: server.state,
     /** Everything sent since the last call, as latin1. */
     reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'),
     closed: () => closed,

@@ -4,6 +4,7 @@
 // with a module they compiled themselves.
 
 import { ConfigReader, readCacheSettings, type CacheSettings, type EngineConfig } from '../../engine/config.ts';
+import { framedHeader, readFramedHeader } from '../../engine/memory-file.ts';
 import {
   CLASS_COUNTERS, GLOBAL_COUNTERS, reportStats, slabClassLine,
   type ClassCounter, type GlobalCounter, type SlabStatsSource,
@@ -211,12 +212,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const header: ImageHeader = {
       format: IMAGE_FORMAT, base, end, checksum: this.x.engineChecksum(base, end) >>> 0, settings: this.imageSettings(),
     };
-    const json = new TextEncoder().encode(JSON.stringify(header));
-    const head = new Uint8Array(IMAGE_MAGIC.length + 4 + json.length);
-    for (let i = 0; i < IMAGE_MAGIC.length; i++) head[i] = IMAGE_MAGIC.charCodeAt(i);
-    new DataView(head.buffer).setUint32(IMAGE_MAGIC.length, json.length, true);
-    head.set(json, IMAGE_MAGIC.length + 4);
-    return [head, new Uint8Array(this.buffer, base, end - base)];
+    return [framedHeader(IMAGE_MAGIC, header), new Uint8Array(this.buffer, base, end - base)];
   }
 
   restore(image: Uint8Array): string | undefined {
@@ -310,12 +306,21 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     if (nkey < 0) return undefined;
     const item = this.x.itemGet(nkey, GET_NO_HOLD);
     if (item <= 0) return undefined;
-    const at = item * 8;
-    const v = this.view;
-    const flags = v.getUint16(at + IT_FLAGS, true);
+    const flags = this.flagsOf(item);
     if (flags & ITEM_CHAINED) return this.gather(item);
-    const data = dataOffset(at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0), v.getUint8(at + IT_NKEY), flags);
-    return this.bytes.slice(data, data + v.getUint32(at + IT_NBYTES, true) - 2);
+    const data = this.valueAt(item, flags);
+    return this.bytes.slice(data, data + this.valueLength(item));
+  }
+
+  /** Where an unchained item's value starts in memory (`flags`: the item's). */
+  private valueAt(item: ItemHandle, flags: number): number {
+    const at = item * 8;
+    return dataOffset(at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0), this.view.getUint8(at + IT_NKEY), flags);
+  }
+
+  /** An item's value length (memcached's nbytes without the CRLF). */
+  private valueLength(item: ItemHandle): number {
+    return this.view.getUint32(item * 8 + IT_NBYTES, true) - 2;
   }
 
   bump(item: ItemHandle): void {
@@ -354,12 +359,9 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   }
 
   itemValue(item: ItemHandle): Uint8Array {
-    const at = item * 8;
     const flags = this.flagsOf(item);
     if (flags & ITEM_CHAINED) return this.staged.get(item) ?? this.gather(item);
-    const keyAt = at + IT_HEADER + (flags & ITEM_CAS ? CAS_SIZE : 0);
-    const data = dataOffset(keyAt, this.view.getUint8(at + IT_NKEY), flags);
-    return new Uint8Array(this.buffer, data, this.view.getUint32(at + IT_NBYTES, true) - 2);
+    return new Uint8Array(this.buffer, this.valueAt(item, flags), this.valueLength(item));
   }
 
   store(item: ItemHandle, operation: StoreOperation, cas: bigint, options = 0): Status {
@@ -590,18 +592,9 @@ function abort(memory: WebAssembly.Memory | undefined, msg: number, file: number
 
 /** An image's header and where its memory starts, or why it is not an image this engine reads. */
 function readImageHeader(image: Uint8Array): { image: ImageHeader; bodyStart: number } | string {
-  const start = IMAGE_MAGIC.length + 4;
-  if (image.length < start) return 'the image is truncated';
-  for (let i = 0; i < IMAGE_MAGIC.length; i++) {
-    if (image[i] !== IMAGE_MAGIC.charCodeAt(i)) return 'not a wasm engine image';
-  }
-  const length = new DataView(image.buffer, image.byteOffset, image.length).getUint32(IMAGE_MAGIC.length, true);
-  if (start + length > image.length) return 'the image is truncated';
-  try {
-    const header = JSON.parse(new TextDecoder().decode(image.subarray(start, start + length))) as ImageHeader;
-    if (typeof header !== 'object' || header === null || typeof header.settings !== 'object') return 'the image header is damaged';
-    return { image: header, bodyStart: start + length };
-  } catch {
-    return 'the image header is damaged';
-  }
+  const framed = readFramedHeader(image, IMAGE_MAGIC, 'image', 'not a wasm engine image');
+  if (typeof framed === 'string') return framed;
+  const header = framed.header as ImageHeader | null;
+  if (typeof header !== 'object' || header === null || typeof header.settings !== 'object') return 'the image header is damaged';
+  return { image: header, bodyStart: framed.bodyStart };
 }
