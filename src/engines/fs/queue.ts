@@ -80,15 +80,6 @@ export class DiskQueue {
     return this.dropped.size + this.reclaims;
   }
 
-  /** undefined when every client change made so far is on disk, else when it will be. */
-  settled(): Promise<void> | undefined {
-    if (this.changed.size === 0 && this.writes === 0) return undefined;
-    const waits: Array<Promise<void>> = [];
-    for (const entry of this.changed.values()) waits.push(new Promise((resolve) => void entry.waiters.push(() => resolve())));
-    for (const done of this.running.values()) waits.push(done);
-    return Promise.all(waits).then(() => undefined);
-  }
-
   /** Resolves once nothing is queued or running (both lanes). */
   drained(): Promise<void> | undefined {
     if (this.changed.size === 0 && this.dropped.size === 0 && this.running.size === 0) return undefined;
