@@ -107,6 +107,20 @@ test('sync=batch: a change answers at once; settled() resolves once its file is 
   await engine.destroy();
 });
 
+test('sync=batch: a change made on a held item (setExptime, as mg T does) is waited for by settled() too', async () => {
+  const dir = freshDir();
+  const engine = await openAsync('fs', apiOf(createManualClock()), { dir, sync: 'batch' });
+  await storeAsync(engine, 'k', 'v');
+  const item = engine.get(toBytes('k')) as number;
+  engine.setExptime(item, 100);
+  engine.release(item);
+  const touched = engine.settled?.();
+  assert.instance(touched, Promise, 'the new exptime is not on disk yet');
+  await touched;
+  assert.is(engine.settled?.(), undefined);
+  await engine.destroy();
+});
+
 test('flush_all: flushed items do not come back; items stored after it do', async () => {
   const dir = freshDir();
   const clock = createManualClock();

@@ -197,10 +197,9 @@ export class FsEngine implements EngineHandle {
     return result;
   }
 
-  /** A change nobody waits for (vivify, setExptime, markItem): settled() covers it. */
+  /** A change made on the side of another operation (vivify, setExptime, markItem). */
   private changedQuietly(key: Uint8Array): void {
-    this.raiseCeiling();
-    this.ready().queue.change(hashKeyOf(key), false);
+    this.changed(key, undefined);
   }
 
   /** The queue's work for one key: the file made to match the cache. */
