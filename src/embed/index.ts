@@ -142,7 +142,10 @@ async function compile(wasm: CacheOptions['wasm']): Promise<WebAssembly.Module> 
 
 /** release.wasm beside the bundle, or in build/ when running from source. */
 async function ownWasm(): Promise<BufferSource | Response> {
-  const candidates = [new URL('./release.wasm', import.meta.url), new URL('../../build/release.wasm', import.meta.url)];
+  // Not every runtime gives a module its URL: workerd leaves it unset at compatibility dates before 2026-11-17.
+  const here = import.meta.url as string | undefined;
+  if (here === undefined) throw new Error('wasmcached: cannot find release.wasm: this runtime gives modules no URL (pass `module` or `wasm`)');
+  const candidates = [new URL('./release.wasm', here), new URL('../../build/release.wasm', here)];
   if (candidates[0]!.protocol === 'file:') {
     const fs = await import('node:fs/promises');
     for (const url of candidates) {

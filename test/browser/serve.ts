@@ -37,7 +37,7 @@ export async function serveRepository(): Promise<StaticServer> {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
     requests.push(path);
     if (path === BLANK) {
-      response.writeHead(200, { 'content-type': TYPES['.html']! }).end('<!doctype html><title>blank</title>');
+      response.writeHead(200, { 'content-type': TYPES['.html']! }).end('<!doctype html><title>blank</title><link rel="icon" href="data:,">'); // no /favicon.ico request
       return;
     }
     const file = normalize(join(root, path));
