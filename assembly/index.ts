@@ -5,7 +5,8 @@
 import {
   CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CREATED, IO_DELTA,
   IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
-  MAX_CLASSES, SCRATCH_SIZE, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
+  MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, ITEM_CHAINED, MANY_CAS, MANY_FLAGS, MANY_HELD,
+  MANY_ITEM, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
   setSettings, currentTime, IT_EXPTIME, IT_REFCOUNT, sizesHist,
 } from './layout';
@@ -140,6 +141,39 @@ export function itemGet(nkey: u32, options: u32): i32 {
   if ((options & GET_NO_BUMP) == 0) itemBump(it);
   if (!created && (options & GET_NO_HOLD) == 0) itemHold(it);
   return handle(it);
+}
+
+/**
+ * get of `n` (at most MANY_MAX) keys at once, for the text get of several keys: each key as
+ * itemGet(nkey, 0) counts and bumps it, in order, but no reference is taken unless the value is
+ * at least `holdMin` bytes long or chained (MANY_HELD). The keys and the answers are in the
+ * IO_MANY records (layout.ts); an unheld value is valid until the next export that can allocate.
+ */
+export function itemGetMany(n: u32, holdMin: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const rec = scratch + IO_MANY + i * MANY_RECORD;
+    const nkey = load<u32>(rec, MANY_NKEY);
+    const it = itemFind(scratch + IO_MANY_KEYS + i * MANY_KEY_STRIDE, nkey);
+    if (it == 0) {
+      // A key the host could not pass (empty, too long) is not looked up and not counted.
+      if (nkey != 0) countGlobal(GS_GET_MISSES);
+      store<u32>(rec, 0, MANY_ITEM);
+      continue;
+    }
+    const cls = itClsid(it);
+    countClass(cls, CS_HITS_TO_HOT + itLru(it));
+    countClass(cls, CS_GET_HITS);
+    itemBump(it);
+    const nvalue = itNbytes(it) - 2;
+    const held = nvalue >= holdMin || itHas(it, ITEM_CHAINED);
+    if (held) itemHold(it);
+    store<u32>(rec, handle(it), MANY_ITEM);
+    store<u32>(rec, held ? 1 : 0, MANY_HELD);
+    store<u32>(rec, itClientFlags(it), MANY_FLAGS);
+    store<u32>(rec, <u32>itData(it), MANY_VALUE);
+    store<u32>(rec, nvalue, MANY_NVALUE);
+    store<u64>(rec, itCas(it), MANY_CAS);
+  }
 }
 
 /** do_item_bump on a held item, if it is still linked. */
@@ -393,7 +427,8 @@ export {
   IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_NTOTAL,
   IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
-  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU,
+  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, IO_MANY, IO_MANY_KEYS, MANY_MAX,
+  MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_ITEM, MANY_HELD, MANY_FLAGS, MANY_VALUE, MANY_NVALUE, MANY_CAS,
 } from './layout';
 export { STORE_INVALIDATE } from './items';
 export { CLASS_STATS, GLOBAL_STATS } from './stats';

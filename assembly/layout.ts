@@ -81,7 +81,23 @@ export const SEG_SIZE: u32 = 16;
 export const CLASS_SIZE: u32 = 80;
 
 // ---- scratch ----
-export const SCRATCH_SIZE: u32 = 512;
+//   [0, 512): the key and u64 slots below, and the saved state (ST_*);
+//   [IO_MANY, IO_MANY_KEYS): itemGetMany's MANY_MAX records of MANY_RECORD bytes;
+//   [IO_MANY_KEYS, SCRATCH_SIZE): their keys, record i's at IO_MANY_KEYS + i * MANY_KEY_STRIDE.
+export const MANY_MAX: u32 = 32;
+export const MANY_RECORD: u32 = 32;
+export const MANY_KEY_STRIDE: u32 = 256;
+export const IO_MANY: u32 = 512;
+export const IO_MANY_KEYS: u32 = IO_MANY + MANY_MAX * MANY_RECORD;
+export const SCRATCH_SIZE: u32 = IO_MANY_KEYS + MANY_MAX * MANY_KEY_STRIDE;
+// A record's fields: the key's length goes in, the rest comes out.
+export const MANY_NKEY: u32 = 0; // in: the key's length (0: no key, a miss not counted)
+export const MANY_ITEM: u32 = 4; // the item's handle, 0 on a miss
+export const MANY_HELD: u32 = 8; // 1: a reference was taken (long or chained value); 0: none
+export const MANY_FLAGS: u32 = 12; // the client flags
+export const MANY_VALUE: u32 = 16; // where the value starts (a contiguous value)
+export const MANY_NVALUE: u32 = 20; // the value's length, without its CRLF
+export const MANY_CAS: u32 = 24; // u64: the item's CAS (0 with CAS off)
 export const IO_KEY: u32 = 0; // KEY_MAX bytes of key
 export const IO_CAS_IN: u32 = 256; // u64: cas to compare
 export const IO_CAS_OUT: u32 = 264; // u64: cas of the item just stored / changed

@@ -111,6 +111,40 @@ export function itemInfoValue(info: ItemInfo): Uint8Array {
   return info.valueBytes.subarray(info.valueOffset, info.valueOffset + info.nvalue);
 }
 
+/** The most keys one getMany call takes. */
+export const GET_MANY_MAX = 32;
+
+/**
+ * getMany's answer: for the i-th key asked, MANY_STRIDE numbers at `table[base + i * MANY_STRIDE]`,
+ * read with the Many offsets. The engine owns it (one object, refilled by every call), and an
+ * unheld value in `bytes` is valid until the caller next calls into the engine, other than
+ * getItemInfo and release.
+ */
+export interface ManyAnswer {
+  readonly table: Uint32Array;
+  readonly base: number;
+  /** The bytes Many.VALUE offsets point into. */
+  readonly bytes: Uint8Array;
+}
+
+/** Offsets into a key's numbers in a ManyAnswer. */
+export const Many = {
+  /** The item, 0 on a miss. */
+  ITEM: 1,
+  /**
+   * 1: the item is held (its value is long or not in one piece): read it with getItemInfo and
+   * release it. 0: not held; the value is bytes[VALUE, VALUE + NVALUE).
+   */
+  HELD: 2,
+  FLAGS: 3,
+  VALUE: 4,
+  NVALUE: 5,
+  /** The CAS as two u32 (0 with CAS off). */
+  CAS_LOW: 6,
+  CAS_HIGH: 7,
+} as const;
+export const MANY_STRIDE = 8;
+
 /** How a `get` counts in the stats (memcached counts these in the protocol layer, per command). */
 export const GetCount = {
   /** A hit: get_hits and hits_to_<segment>; a miss: get_misses (get, mg). */
@@ -325,6 +359,15 @@ export interface EngineHandle {
    */
   getStats(group: string, add: AddStat): MaybePromise<Status>;
   resetStats(): void;
+
+  /**
+   * Optional, the text get of several keys in one call: keys[from, from + count) (count at most
+   * GET_MANY_MAX) each as `get(key)` without a request (counted, bumped), in order, but an item is
+   * held only when its value is at least `holdMin` bytes long or the engine cannot hand it out as
+   * one piece (Many.HELD). Keys the engine cannot hold (empty, too long) are misses not counted,
+   * as get answers them.
+   */
+  getMany?(keys: readonly Uint8Array[], from: number, count: number, holdMin: number): ManyAnswer;
 
   /**
    * Optional: `stats cachedump <clsid> <limit>` (cf. memcached's item_cachedump). Visits the

@@ -19,6 +19,28 @@ export const LF = 0x0a;
 export const SPACE = 0x20;
 const ZERO = 0x30;
 
+/** The digits of a non-negative integer below 2^53 in decimal. */
+export function decimalDigits(value: number): number {
+  let digits = 1;
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  return digits;
+}
+
+/**
+ * Writes a non-negative integer below 2^53 in decimal at b[at...] (room for its digits, see
+ * decimalDigits, is the caller's); returns the offset after it.
+ */
+export function decimalAt(b: Uint8Array, at: number, value: number): number {
+  const end = at + decimalDigits(value);
+  let v = value;
+  for (let i = end - 1; i >= at; i--) {
+    const q = Math.floor(v / 10);
+    b[i] = ZERO + (v - q * 10);
+    v = q;
+  }
+  return end;
+}
+
 export class Output {
   private chunk = new Uint8Array(CHUNK_BYTES);
   /** Parts of earlier chunks written and not yet taken, in order. */
@@ -99,18 +121,19 @@ export class Output {
     this.chunk[at + 1] = LF;
   }
 
+  /**
+   * Gives back what the last reserve() left unused: `end` is the offset in `buffer` just after
+   * the bytes actually written there.
+   */
+  unreserve(end: number): void {
+    this.end = end;
+  }
+
   /** Appends a non-negative integer below 2^53 in decimal, without making a string. */
   decimal(value: number): void {
-    let digits = 1;
-    for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
-    const at = this.reserve(digits);
-    const b = this.chunk;
-    let v = value;
-    for (let i = at + digits - 1; i >= at; i--) {
-      const q = Math.floor(v / 10);
-      b[i] = ZERO + (v - q * 10);
-      v = q;
-    }
+    // reserve() may start a new chunk: read this.chunk only after it.
+    const at = this.reserve(decimalDigits(value));
+    this.end = decimalAt(this.chunk, at, value);
   }
 
   /** Appends a signed integer below 2^53 in magnitude. */

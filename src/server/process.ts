@@ -5,12 +5,13 @@
 
 import { Status, StoreOperation } from '../engine/status.ts';
 import type { ArithmeticRequest, ArithmeticResult, ItemHandle } from '../engine/types.ts';
-import { createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
-import { encodeAscii, SPACE } from '../protocol/output.ts';
+import { GET_MANY_MAX, MANY_STRIDE, Many, createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
+import { encodeAscii } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { appendValue, storeFailure, sync } from './context.ts';
+import { VALUE_REFERENCE_MIN, appendValue, storeFailure, sync } from './context.ts';
+import { valueLine, valueLineCas } from '../protocol/text/reply.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -23,7 +24,6 @@ const DELETED = encodeAscii('DELETED\r\n');
 const TOUCHED = encodeAscii('TOUCHED\r\n');
 const END = encodeAscii('END\r\n');
 const OK = encodeAscii('OK\r\n');
-const VALUE = encodeAscii('VALUE ');
 /** memcached's MAX_VERBOSITY_LEVEL. */
 const MAX_VERBOSITY_LEVEL = 2;
 
@@ -107,10 +107,13 @@ export function processRequest(ctx: Context, req: Request): After {
 
 /** get/gets/gat/gats: a VALUE block per hit, then END. */
 function retrieve(ctx: Context, req: Request): void {
-  const { engine, out, info } = ctx;
+  const { engine, out } = ctx;
   const stats = ctx.server.stats;
   const touching = req.command === Command.GAT || req.command === Command.GATS;
   const withCas = req.command === Command.GETS || req.command === Command.GATS;
+  if (!touching && engine.getMany !== undefined && !ctx.server.detailEnabled && ctx.server.verbosity <= 1) {
+    return retrieveMany(ctx, req, withCas);
+  }
   for (let k = 0; k < req.keyCount; k++) {
     const key = req.keys[k]!;
     // memcached counts a gat as a touch only, not as a get.
@@ -119,23 +122,54 @@ function retrieve(ctx: Context, req: Request): void {
     const item = sync(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
     if (ctx.server.detailEnabled) ctx.server.prefixStats.recordGet(key, item > 0);
     if (item <= 0) continue;
-    engine.getItemInfo(item, info, withCas);
     if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} sending key ${String.fromCharCode(...key)}`);
-    out.raw(VALUE);
-    out.bytes(info.keyBytes, info.keyOffset, info.nkey);
-    out.byte(SPACE);
-    out.decimal(info.flags);
-    out.byte(SPACE);
-    out.decimal(info.nvalue);
-    if (withCas) {
-      out.byte(SPACE);
-      out.u64(info.cas);
-    }
-    out.crlf();
-    appendValue(ctx, item, info);
-    out.crlf();
+    heldValue(ctx, item, withCas);
   }
   if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} END`);
+  out.raw(END);
+}
+
+/** The VALUE block of a hit the caller holds; the reference is appendValue's. */
+function heldValue(ctx: Context, item: ItemHandle, withCas: boolean): void {
+  const { info, out } = ctx;
+  ctx.engine.getItemInfo(item, info, withCas);
+  if (withCas) valueLineCas(out, info.keyBytes, info.keyOffset, info.nkey, info.flags, info.nvalue, info.cas);
+  else valueLine(out, info.keyBytes, info.keyOffset, info.nkey, info.flags, info.nvalue, -1);
+  appendValue(ctx, item, info);
+  out.crlf();
+}
+
+/**
+ * get/gets through the engine's getMany, GET_MANY_MAX keys a call: a short value is copied from
+ * where the engine answered, with no reference taken or given back per key.
+ */
+function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
+  const { engine, out } = ctx;
+  const keys = req.keys;
+  // Values that appendValue would send by reference are held; with no way to know when a write
+  // is done (ctx.held undefined) everything is copied.
+  const holdMin = ctx.held === undefined ? 0xffffffff : VALUE_REFERENCE_MIN;
+  for (let from = 0; from < req.keyCount; from += GET_MANY_MAX) {
+    const count = Math.min(GET_MANY_MAX, req.keyCount - from);
+    ctx.server.stats.cmdGet += count;
+    const { table, base, bytes } = engine.getMany!(keys, from, count, holdMin);
+    for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
+      const item = table[at + Many.ITEM]!;
+      if (item === 0) continue;
+      if (table[at + Many.HELD] !== 0) {
+        heldValue(ctx, item, withCas);
+        continue;
+      }
+      const key = keys[from + i]!;
+      const nvalue = table[at + Many.NVALUE]!;
+      const casHigh = table[at + Many.CAS_HIGH]!;
+      if (!withCas) valueLine(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, -1);
+      else if (casHigh < 0x200000) valueLine(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, casHigh * 0x100000000 + table[at + Many.CAS_LOW]!);
+      else valueLineCas(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, (BigInt(casHigh) << 32n) | BigInt(table[at + Many.CAS_LOW]!));
+      out.bytes(bytes, table[at + Many.VALUE]!, nvalue);
+      out.crlf();
+    }
+  }
   out.raw(END);
 }
 

@@ -7,13 +7,14 @@ import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
 import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GetCount, ItemMark, RemoveOption, StoreOption, createArithmeticRequest,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption, createArithmeticRequest,
   createArithmeticResult, createGetRequest, createItemInfo, itemInfoKey, itemInfoValue,
 } from '../../src/engine/types.ts';
 import type { EngineHandle, GetRequest, ItemInfo, ServerApi } from '../../src/engine/types.ts';
 import {
   DEFAULT_SLAB_SETTINGS,
   MIB,
+  toBytes,
   closeAll,
   createEngine,
   latin1,
@@ -1027,6 +1028,116 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       assert.is(h.get('a')?.value, 'hi');
       expectStats(h, 'slabs', { '1:used_chunks': 1 }, 'linked');
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('getMany');
+    interface Answer {
+      value: string;
+      flags: number;
+      cas: bigint;
+      held: boolean;
+    }
+    /** getMany's answers, read as the server reads them; held items are released. */
+    const getMany = (h: EngineHarness, keys: readonly string[], holdMin: number, from = 0, count = keys.length): Array<Answer | undefined> => {
+      assert.type(h.engine.getMany, 'function', 'the engine implements getMany');
+      const { table, base, bytes } = h.engine.getMany!(keys.map((key) => toBytes(key)), from, count, holdMin);
+      const answers: Array<Answer | undefined> = [];
+      for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
+        const item = table[at + Many.ITEM]!;
+        if (item === 0) {
+          answers.push(undefined);
+        } else if (table[at + Many.HELD] === 1) {
+          const view = h.view(item);
+          h.release(item);
+          answers.push({ value: view.value, flags: view.flags, cas: view.cas, held: true });
+        } else {
+          assert.is(table[at + Many.HELD], 0, 'HELD is 0 or 1');
+          const value = latin1(bytes.subarray(table[at + Many.VALUE]!, table[at + Many.VALUE]! + table[at + Many.NVALUE]!));
+          const cas = (BigInt(table[at + Many.CAS_HIGH]!) << 32n) | BigInt(table[at + Many.CAS_LOW]!);
+          answers.push({ value, flags: table[at + Many.FLAGS]!, cas, held: false });
+        }
+      }
+      return answers;
+    };
+    const plain = (answers: Array<Answer | undefined>): Array<[string, number, bigint] | undefined> =>
+      answers.map((a) => (a === undefined ? undefined : [a.value, a.flags, a.cas]));
+
+    if (name === 'fs') {
+      // The fs engine answers keys off memory asynchronously (prefetch): the server asks it key by key.
+      t('is not offered by an engine that keeps items on disk', async () => {
+        const h = await open();
+        assert.is(h.engine.getMany, undefined);
+      });
+    } else {
+      t('answers each key as get does: values, flags, CAS, misses, counts and bumps', async () => {
+        const ops = async (viaMany: boolean): Promise<[Array<[string, number, bigint] | undefined>, StatList, StatList]> => {
+          const h = await open();
+          h.set('a', 'one', { flags: 7 });
+          h.set('b', 'x'.repeat(5000), { flags: 0xffffffff });
+          h.set('c', '', { exptime: 10 });
+          h.advance(10);
+          const keys = ['a', 'nope', 'b', 'a', 'c', 'a'];
+          let answers: Array<[string, number, bigint] | undefined>;
+          if (viaMany) {
+            answers = plain(getMany(h, keys, 4096));
+          } else {
+            answers = keys.map((key) => {
+              const view = h.get(key);
+              return view === undefined ? undefined : [view.value, view.flags, view.cas];
+            });
+          }
+          return [answers, h.stats(), h.stats('items')];
+        };
+        const [many, manyStats, manyItems] = await ops(true);
+        const [one, oneStats, oneItems] = await ops(false);
+        assert.equal(many, one, 'the same answers as get, key by key');
+        assert.equal(many.map((a) => a?.[0].length), [3, undefined, 5000, 3, undefined, 3]);
+        assert.equal(many[0]?.[1], 7);
+        assert.equal(many[2]?.[1], 0xffffffff);
+        assert.ok(many[0]![2] > 0n, 'a CAS');
+        assert.equal(manyStats, oneStats, 'stats: get_hits, get_misses, get_expired, ...');
+        assert.equal(manyItems, oneItems, 'stats items: hits to segments, bumps');
+      });
+
+      t('holds what is at least holdMin long, and nothing else', async () => {
+        const h = await open();
+        h.set('short', 'v'.repeat(100));
+        h.set('long', 'w'.repeat(4096));
+        const answers = getMany(h, ['short', 'long'], 4096);
+        assert.ok(answers[1]!.held, 'a value of holdMin bytes is held');
+        assert.is(answers[1]!.value, 'w'.repeat(4096));
+        assert.is(answers[0]!.value, 'v'.repeat(100));
+        // Unheld: removing the key frees its chunk at once.
+        if (!answers[0]!.held) {
+          isStatus(h.remove('short'), Status.SUCCESS, 'remove');
+          isStatus(h.remove('long'), Status.SUCCESS, 'remove');
+          expectStats(h, '', { curr_items: 0 }, 'removed');
+          const used = h.stats('slabs').filter(([key]) => key.endsWith(':used_chunks'));
+          assert.equal(used.map(([, n]) => n), used.map(() => '0'), 'no chunk is held');
+        }
+        const all = getMany(h, ['a', 'b'], 0);
+        assert.equal(all, [undefined, undefined], 'misses');
+      });
+
+      t('keys[from, from + count), up to GET_MANY_MAX of them', async () => {
+        const h = await open();
+        const keys = Array.from({ length: GET_MANY_MAX + 2 }, (_, i) => keyN('k', i));
+        keys.forEach((key, i) => h.set(key, `v${i}`, { flags: i }));
+        const answers = getMany(h, keys, 4096, 2, GET_MANY_MAX);
+        assert.equal(answers.map((a) => a?.value), keys.slice(2).map((_, i) => `v${i + 2}`));
+        assert.equal(answers.map((a) => a?.flags), keys.slice(2).map((_, i) => i + 2));
+        expectStats(h, '', { get_hits: GET_MANY_MAX, get_misses: 0 }, 'only those counted');
+      });
+
+      t('an empty or too long key is a miss and not counted', async () => {
+        const h = await open();
+        h.set('k', 'v');
+        assert.equal(plain(getMany(h, ['', 'x'.repeat(251), 'k'], 4096)), [undefined, undefined, ['v', 0, h.get('k')!.cas]]);
+        expectStats(h, '', { get_hits: 2, get_misses: 0 }, 'getMany and the check');
+      });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -52,6 +52,17 @@ session('get: 100 keys in one command, hits and misses mixed', [
   `gets ${Array.from({ length: 100 }, (_, i) => `key:${99 - i}`).join(' ')}\r\n`,
 ]);
 
+// Values of 4 KB and more go out by reference; the server asks the engine 32 keys at a time.
+session('get: 70 keys, short values and long ones mixed, and the counts', [
+  ...Array.from({ length: 60 }, (_, i) => set(`k${i}`, i % 3 === 0 ? `${'L'.repeat(5000)}${i}` : `s${i}`, { flags: i * 1000 })),
+  `get ${Array.from({ length: 70 }, (_, i) => `k${(i * 7) % 71}`).join(' ')}\r\n`,
+  `gets ${Array.from({ length: 70 }, (_, i) => `k${69 - i}`).join(' ')}\r\n`,
+  waitFor('END\r\n'),
+  'stats\r\n',
+  waitFor('END\r\n'),
+  'stats items\r\n',
+]);
+
 session('get: values over 512 KB (chained items) among small ones', [
   set('small', 's'),
   set('big', `${'0123456789'.repeat(60_000)}end`),

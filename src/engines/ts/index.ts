@@ -8,8 +8,11 @@ import { reportStats } from '../../engine/stats.ts';
 import { Status, StoreOperation } from '../../engine/status.ts';
 import {
   ENGINE_INTERFACE_VERSION,
+  GET_MANY_MAX,
   GetCount,
   ItemMark,
+  MANY_STRIDE,
+  Many,
   RemoveOption,
   StoreOption,
   type AddStat,
@@ -23,6 +26,7 @@ import {
   type GetServerApi,
   type ItemHandle,
   type ItemInfo,
+  type ManyAnswer,
 } from '../../engine/types.ts';
 import { applyDelta, decimalBytes, parseU64, writePadded } from './arith.ts';
 import { COLD_LRU, hashKeyOf, type Item } from './item.ts';
@@ -49,6 +53,8 @@ interface State {
 export class TsEngine implements EngineHandle {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
   private state: State | null = null;
+  /** getMany's answer (every hit held, so no value bytes). */
+  private readonly many: ManyAnswer = { table: new Uint32Array(GET_MANY_MAX * MANY_STRIDE), base: 0, bytes: new Uint8Array(0) };
 
   constructor(private readonly getServerApi: GetServerApi) {}
 
@@ -360,6 +366,17 @@ export class TsEngine implements EngineHandle {
     const now = core.currentTime();
     items.flush(exptime > 0 ? core.realtime(exptime) : now, now);
     return Status.SUCCESS;
+  }
+
+  /** Every hit held: values live in arrays of their own, read through getItemInfo. */
+  getMany(keys: readonly Uint8Array[], from: number, count: number): ManyAnswer {
+    const { table } = this.many;
+    for (let i = 0, at = 0; i < count; i++, at += MANY_STRIDE) {
+      const item = this.get(keys[from + i]!);
+      table[at + Many.ITEM] = item > 0 ? item : 0;
+      table[at + Many.HELD] = 1;
+    }
+    return this.many;
   }
 
   getItemInfo(handle: ItemHandle, info: ItemInfo, withCas = false): void {

@@ -11,8 +11,8 @@ import {
 } from '../../engine/stats.ts';
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GetCount, ItemMark, RemoveOption, StoreOption,
-  type AddStat, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit, type EngineHandle,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption,
+  type AddStat, type ManyAnswer, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit, type EngineHandle,
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
@@ -21,8 +21,18 @@ import {
   IT_HEADER, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
   MARK_WIN_SENT, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE, REMOVE_SET_EXPTIME, STORE_INVALIDATE,
-  checkLayout,
+  IO_MANY, IO_MANY_KEYS, MANY_CAS, MANY_FLAGS, MANY_HELD, MANY_ITEM, MANY_KEY_STRIDE, MANY_MAX,
+  MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, checkLayout,
 } from './layout.ts';
+
+// getMany hands out the module's IO_MANY records as the interface's table, read in place.
+if (
+  MANY_MAX !== GET_MANY_MAX || MANY_RECORD !== MANY_STRIDE * 4 || MANY_NKEY !== 0 || MANY_ITEM !== Many.ITEM * 4 ||
+  MANY_HELD !== Many.HELD * 4 || MANY_FLAGS !== Many.FLAGS * 4 || MANY_VALUE !== Many.VALUE * 4 ||
+  MANY_NVALUE !== Many.NVALUE * 4 || MANY_CAS !== Many.CAS_LOW * 4 || MANY_CAS + 4 !== Many.CAS_HIGH * 4
+) {
+  throw new Error('wasm engine: the IO_MANY record layout differs from the ManyAnswer table');
+}
 
 /** The module's exports, as assembly/index.ts declares them. */
 interface EngineExports {
@@ -35,6 +45,7 @@ interface EngineExports {
   engineScratch(): number;
   clockSet(now: number): void;
   itemGet(nkey: number, options: number): number;
+  itemGetMany(n: number, holdMin: number): void;
   itemBumpHeld(item: number): void;
   itemSetExptime(item: number, exptime: number): void;
   itemMark(item: number, marks: number): void;
@@ -87,7 +98,7 @@ export function engineImports(memory: MemoryHolder): WebAssembly.Imports {
  * what memory means changes.
  */
 const IMAGE_MAGIC = 'WCIMAGE\n';
-const IMAGE_FORMAT = 1;
+const IMAGE_FORMAT = 2;
 
 interface ImageHeader {
   format: number;
@@ -129,6 +140,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   private buffer!: ArrayBuffer;
   private view!: DataView;
   private scratch = 0;
+  /** getMany's answer: the IO_MANY records, read in place. */
+  private many!: ManyAnswer;
   private lastNow = -1;
   private readonly server: ServerApi;
   /** Values of chained items being received: written here, scattered into chunks at store. */
@@ -173,6 +186,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
     this.scratch = this.x.engineScratch();
+    this.many = { table: new Uint32Array(this.buffer), base: (this.scratch + IO_MANY) >>> 2, bytes: this.bytes };
     for (let cls = 1; cls <= classes; cls++) {
       this.server.log('info', slabClassLine(cls, this.chunkSize(cls), this.perslab(cls)));
     }
@@ -295,6 +309,27 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     const item = this.x.itemGet(nkey, options);
     if (request.vivify) request.created = this.view.getUint32(this.scratch + IO_CREATED, true) !== 0;
     return item;
+  }
+
+  getMany(keys: readonly Uint8Array[], from: number, count: number, holdMin: number): ManyAnswer {
+    this.tick();
+    const bytes = this.bytes;
+    const many = this.many;
+    const table = many.table;
+    let keyAt = this.scratch + IO_MANY_KEYS;
+    for (let i = 0, at = many.base; i < count; i++, at += MANY_STRIDE, keyAt += MANY_KEY_STRIDE) {
+      const key = keys[from + i]!;
+      const n = key.length;
+      if (n > KEY_MAX) {
+        table[at] = 0;
+        continue;
+      }
+      table[at] = n;
+      if (n <= 32) for (let j = 0; j < n; j++) bytes[keyAt + j] = key[j]!;
+      else bytes.set(key, keyAt);
+    }
+    this.x.itemGetMany(count, holdMin);
+    return many;
   }
 
   /**

@@ -34,6 +34,20 @@ export const IO_VALUE = 288;
 export const IO_ITEM = 320; // u32: an item handed to the host (arithmetic with hold)
 export const IO_CREATED = 324; // u32: 1 when the operation made the item
 export const KEY_MAX = 250;
+// itemGetMany's records (assembly/layout.ts): MANY_MAX of MANY_RECORD bytes at IO_MANY, their
+// keys at IO_MANY_KEYS, MANY_KEY_STRIDE apart.
+export const IO_MANY = 512;
+export const IO_MANY_KEYS = 1536;
+export const MANY_MAX = 32;
+export const MANY_RECORD = 32;
+export const MANY_KEY_STRIDE = 256;
+export const MANY_NKEY = 0;
+export const MANY_ITEM = 4;
+export const MANY_HELD = 8;
+export const MANY_FLAGS = 12;
+export const MANY_VALUE = 16;
+export const MANY_NVALUE = 20;
+export const MANY_CAS = 24;
 export const COLD_LRU = 2; // the LRU segment stats cachedump lists
 
 // Option bits of itemGet, itemRemove, itemMark and itemStoreOp (assembly/index.ts).
@@ -56,7 +70,9 @@ const MIRRORED: Record<string, number> = {
   IT_TIME, IT_EXPTIME, IT_NBYTES, IT_REFCOUNT, IT_FLAGS, IT_CLSID, IT_NKEY, IT_CHAIN, IT_NTOTAL,
   IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
-  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, CLASS_STATS, GLOBAL_STATS,
+  IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, CLASS_STATS, GLOBAL_STATS, IO_MANY,
+  IO_MANY_KEYS, MANY_MAX, MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_ITEM, MANY_HELD, MANY_FLAGS,
+  MANY_VALUE, MANY_NVALUE, MANY_CAS,
   GET_NO_BUMP, GET_COUNT_TOUCH, GET_COUNT_NONE, GET_VIVIFY, GET_NO_HOLD, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE,
   REMOVE_SET_EXPTIME, MARK_WIN_SENT, MARK_KEY_BINARY, STORE_INVALIDATE,
 };
