@@ -68,6 +68,15 @@ export function assocRegionBytes(maxP: u32, parity: u32): usize {
   return primary + (<usize>(hv & ((<u32>1 << hashpower) - 1)) << 2);
 }
 
+/**
+ * The first item of hv's chain, read to bring it into cache: a multi-key get asks for every key's
+ * first before it looks any up, so their cache misses overlap instead of coming one by one.
+ */
+export function assocFirst(hv: u32): u32 {
+  const it: usize = load<u32>(bucket(hv));
+  return it == 0 ? 0 : load<u32>(it, IT_HV);
+}
+
 export function assocFind(key: usize, nkey: u32, hv: u32): usize {
   let it: usize = load<u32>(bucket(hv));
   while (it != 0) {

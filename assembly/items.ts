@@ -305,7 +305,7 @@ export function itemFind(key: usize, nkey: u32): usize {
 }
 
 /** itemFind for a key whose hash is known (an allocated item carries it). */
-function itemFindHashed(key: usize, nkey: u32, hv: u32): usize {
+export function itemFindHashed(key: usize, nkey: u32, hv: u32): usize {
   const it = assocFind(key, nkey, hv);
   if (it == 0) return 0;
   if (isFlushed(it)) {
