@@ -46,6 +46,8 @@ interface Result {
   /** process.memoryUsage() deltas from before the subject existed to after the preload, in bytes. */
   heapDelta: number;
   externalDelta: number;
+  /** Resident set growth over the same span: what the OS gave the process (malloc, arena pages touched). */
+  rssDelta: number;
   /** Engine stats after the preload (engines only). */
   engineBytes?: number;
   totalMalloced?: number;
@@ -77,7 +79,7 @@ const gc = (): void => {
 // ---- child: one subject
 
 async function child(name: SubjectName): Promise<Result> {
-  const empty: Result = { subject: name, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0 };
+  const empty: Result = { subject: name, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0, rssDelta: 0 };
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
   const { order, isSet } = workload();
 
@@ -144,6 +146,7 @@ async function child(name: SubjectName): Promise<Result> {
     opsPerSecond,
     heapDelta: after.heapUsed - before.heapUsed,
     externalDelta: after.external - before.external,
+    rssDelta: after.rss - before.rss,
   };
 }
 
@@ -278,7 +281,7 @@ function runChild(name: SubjectName): Result {
     return JSON.parse(line) as Result;
   } catch {
     const why = run.error?.message ?? `exit code ${run.status}${run.signal ? `, signal ${run.signal}` : ''}`;
-    return { subject: name, skipped: `child failed (${why})`, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0 };
+    return { subject: name, skipped: `child failed (${why})`, preloadSeconds: 0, opsPerSecond: [], heapDelta: 0, externalDelta: 0, rssDelta: 0 };
   }
 }
 
@@ -292,6 +295,8 @@ interface Row {
   ops: number;
   /** (heapUsed + external) growth per item: everything the process holds for the cache. */
   processPerItem: number;
+  /** RSS growth per item. */
+  rssPerItem: number;
   /** wasm: the slab pages handed out (total_malloced) plus the JS heap's growth, per item. */
   enginePerItem?: number;
 }
@@ -301,6 +306,7 @@ function toRow(result: Result): Row {
     result,
     ops: median(result.opsPerSecond),
     processPerItem: (result.heapDelta + result.externalDelta) / ITEMS,
+    rssPerItem: result.rssDelta / ITEMS,
   };
   // Only the wasm engine keeps its items outside the JS heap; for ts, total_malloced is a figure of
   // the model, its real memory is the heap and external growth.
@@ -327,14 +333,14 @@ function report(rows: Row[], skipped: Result[]): string {
       `Engine config '${ENGINE_CONFIG}'.`,
   );
   lines.push('');
-  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first 100k / at 1M | GC total in the runs |');
-  lines.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const { result, ops, processPerItem, enginePerItem } of rows) {
+  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | RSS growth per item | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first 100k / at 1M | GC total in the runs |');
+  lines.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const { result, ops, processPerItem, rssPerItem, enginePerItem } of rows) {
     const items = result.currItems ?? ITEMS;
     lines.push(
       `| ${result.subject} | ${fmt(ITEMS / result.preloadSeconds)} | ${fmt(ops)} | ${result.opsPerSecond.map((o) => fmt(o)).join(', ')} ` +
         `| ${fmt(median(result.getsPerSecond ?? []))} | ${fmt(median(result.setsPerSecond ?? []))} ` +
-        `| ${fmt(processPerItem, 1)} B | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
+        `| ${fmt(processPerItem, 1)} B | ${fmt(rssPerItem, 1)} B | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
         `| ${result.engineBytes === undefined ? '-' : `${fmt(result.engineBytes / items, 1)} B`} ` +
         `| ${fmt(result.gcEarlyMaxMs ?? 0, 1)} / ${fmt(result.gcLateMaxMs ?? 0, 1)} ms | ${fmt(result.gcLateTotalMs ?? 0, 0)} ms |`,
     );
@@ -347,7 +353,8 @@ function report(rows: Row[], skipped: Result[]): string {
     lines.push(
       `- embed/lru-cache (issue 8's targets: faster on gets, at most a third of the memory per item, GC pauses that do not grow with the item count): ` +
         `gets ${ratio(embed.result.getsPerSecond, lru.result.getsPerSecond)}x, sets ${ratio(embed.result.setsPerSecond, lru.result.setsPerSecond)}x, ` +
-        `mix ${fmt(embed.ops / lru.ops, 2)}x; heap+external per item ${fmt(embed.processPerItem / lru.processPerItem, 2)}x; ` +
+        `mix ${fmt(embed.ops / lru.ops, 2)}x; heap+external per item ${fmt(embed.processPerItem / lru.processPerItem, 2)}x, ` +
+        `RSS growth per item ${fmt(embed.rssPerItem / lru.rssPerItem, 2)}x; ` +
         `GC max pause at 1M: embed ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, lru-cache ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
     );
   }
@@ -370,6 +377,10 @@ function report(rows: Row[], skipped: Result[]): string {
   lines.push('  the cache existed to after the preload, over the item count: all the process holds for the cache.');
   lines.push('  WebAssembly memory counts as external, so the wasm figure includes its whole arena (reserved at');
   lines.push('  initialize from cache_size), used or not. For lru-cache it includes the 1M key strings it keeps.');
+  lines.push('- RSS growth per item: VmRSS after the preload (and gc) minus before, over the item count: the');
+  lines.push('  memory the OS gave the process for the cache. It counts what heap+external cannot see (each');
+  lines.push('  Uint8Array\'s backing store and its malloc overhead beyond its bytes) and only the arena pages the');
+  lines.push('  engine touched; both include the young generation the preload\'s garbage grew.');
   lines.push('- total_malloced + heap per item (wasm): the slab pages the engine handed out (stats slabs');
   lines.push('  total_malloced) plus the JS heap growth: what the items use of the arena. Engine bytes per item is');
   lines.push('  `stats` bytes (the sum of item sizes, ntotal) over curr_items.');

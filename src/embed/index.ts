@@ -129,9 +129,19 @@ export async function createCache(options: CacheOptions = {}): Promise<Cache> {
   return new EmbeddedCache(engine, core);
 }
 
+/** The module found beside this file, compiled once for every cache made without module or wasm. */
+let own: Promise<WebAssembly.Module> | undefined;
+
 /** The module: precompiled, from bytes or a Response, or found beside this file. */
 async function compile(wasm: CacheOptions['wasm']): Promise<WebAssembly.Module> {
-  if (wasm === undefined) return compile(await ownWasm());
+  if (wasm === undefined) {
+    own ??= ownWasm().then((found) => compile(found));
+    // A failure is not kept: the next createCache looks again.
+    return own.catch((error: unknown) => {
+      own = undefined;
+      throw error;
+    });
+  }
   const source = await wasm;
   if (typeof Response !== 'undefined' && source instanceof Response) {
     if (!source.ok) throw new Error(`wasmcached: fetching the wasm module failed (${source.status})`);
