@@ -56,7 +56,9 @@ session('get: 100 keys in one command, hits and misses mixed', [
 session('get: 70 keys, short values and long ones mixed, and the counts', [
   ...Array.from({ length: 60 }, (_, i) => set(`k${i}`, i % 3 === 0 ? `${'L'.repeat(5000)}${i}` : `s${i}`, { flags: i * 1000 })),
   `get ${Array.from({ length: 70 }, (_, i) => `k${(i * 7) % 71}`).join(' ')}\r\n`,
+  waitFor('END\r\n'),
   `gets ${Array.from({ length: 70 }, (_, i) => `k${69 - i}`).join(' ')}\r\n`,
+  // Each wait takes one END: stats goes out only once both replies are in.
   waitFor('END\r\n'),
   'stats\r\n',
   waitFor('END\r\n'),
