@@ -47,6 +47,11 @@ export class Output {
   private parts: Uint8Array[] = [];
   /** What take() returns for one part, the usual case (reused: see take). */
   private readonly one: Uint8Array[] = [new Uint8Array(0)];
+  /** Whether a take from this chunk is still being written (see keepTaken). */
+  private pinned = false;
+  /** The chunk and offset one[0] was made at. */
+  private oneOf: Uint8Array | undefined;
+  private oneStart = 0;
   private partBytes = 0;
   /** Start of the bytes not yet taken. */
   private start = 0;
@@ -161,7 +166,13 @@ export class Output {
     let taken: Uint8Array[];
     if (this.parts.length === 0 && this.end > this.start) {
       taken = this.one;
-      taken[0] = this.chunk.subarray(this.start, this.end);
+      // The same part as the last take (replies of one size, the buffer recycled in between):
+      // the view made then shows these bytes.
+      if (this.oneOf !== this.chunk || this.oneStart !== this.start || taken[0]!.length !== this.end - this.start) {
+        taken[0] = this.chunk.subarray(this.start, this.end);
+        this.oneOf = this.chunk;
+        this.oneStart = this.start;
+      }
     } else {
       taken = this.parts;
       if (this.end > this.start) taken.push(this.chunk.subarray(this.start, this.end));
@@ -181,9 +192,20 @@ export class Output {
    */
   recycle(): void {
     if (this.end > this.start || this.parts.length > 0) return; // written since the take
+    if (this.pinned) return; // an earlier take is still being written from this chunk
     if (this.chunk.length > RECYCLE_MAX) this.fresh(CHUNK_BYTES);
     this.start = 0;
     this.end = 0;
+  }
+
+  /**
+   * What was taken is still in use (a write was queued, not copied): this chunk is never written
+   * again from its start; later replies go after those bytes, then into a new chunk. One Output
+   * serves every connection, so without this another connection's copied write would recycle the
+   * chunk under the queued one.
+   */
+  keepTaken(): void {
+    this.pinned = true;
   }
 
   /** Forgets everything not taken (a connection that closes). */
@@ -203,6 +225,7 @@ export class Output {
 
   private fresh(size: number): void {
     this.chunk = new Uint8Array(size);
+    this.pinned = false;
     this.start = 0;
     this.end = 0;
   }

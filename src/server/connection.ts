@@ -236,8 +236,12 @@ export class Connection {
     const parts = out.take();
     this.ctx.server.stats.bytesWritten += length;
     const sent = this.transport.send(parts);
-    if (sent === Sent.COPIED) out.recycle();
-    else if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
+    if (sent === Sent.COPIED) {
+      out.recycle();
+    } else {
+      out.keepTaken();
+      if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
+    }
     const held = this.ctx.held;
     if (held !== undefined && held.length > 0) {
       if (sent === Sent.COPIED) this.releaseHeld();

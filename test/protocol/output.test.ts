@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendU32, appendU64 } from '../../src/protocol/binary/header.ts';
 import { Output } from '../../src/protocol/output.ts';
+import { valueLine } from '../../src/protocol/text/reply.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -30,6 +31,7 @@ const WRITERS: ReadonlyArray<[string, (out: Output) => void, number[]]> = [
   ['u64', (out) => out.u64(18446744073709551615n), ascii('18446744073709551615')],
   ['appendU32', (out) => appendU32(out, 0x01020304), [1, 2, 3, 4]],
   ['appendU64', (out) => appendU64(out, 0x0102030405060708n), [1, 2, 3, 4, 5, 6, 7, 8]],
+  ['valueLine', (out) => valueLine(out, new Uint8Array(ascii('xkey')), 1, 3, 4294967295, 12, 9007199254740991), ascii('VALUE key 4294967295 12 9007199254740991\r\n')],
 ];
 
 for (const [name, write, expected] of WRITERS) {
@@ -47,5 +49,26 @@ for (const [name, write, expected] of WRITERS) {
     }
   });
 }
+
+test('a take still being written is not overwritten: recycle after keepTaken leaves its bytes alone', () => {
+  const out = new Output();
+  out.ascii('first');
+  const queued = [...out.take()]; // the list is reused by the next take, the parts are not
+  out.keepTaken();
+  // Another connection's reply, copied by the kernel: recycle() would write the chunk from its start again.
+  out.ascii('second');
+  assert.equal([...concat(out.take())], ascii('second'));
+  out.recycle();
+  out.ascii('third!');
+  assert.equal([...concat(queued)], ascii('first'), 'the queued bytes are unchanged');
+  assert.equal([...concat(out.take())], ascii('third!'));
+  // Once a new chunk starts, it is recycled as before.
+  out.bytes(new Uint8Array(CHUNK_BYTES), 0, CHUNK_BYTES);
+  out.take();
+  out.recycle();
+  out.ascii('again');
+  const again = out.take();
+  assert.is(again[0]!.byteOffset, 0, 'the new chunk is written from its start');
+});
 
 test.run();

@@ -145,6 +145,58 @@ for (const transport of ['handles', 'net'] as const) {
     await s.close();
   });
 
+  test(`${transport}: replies queued for a client that does not read are not overwritten by other clients' replies`, async () => {
+    // Values under 4 KB are copied into the reply buffer every connection shares; a write the
+    // kernel did not take keeps pointing into it while other connections' replies are written.
+    const s = await serve();
+    const setup = await Client.open(s.port);
+    const value = (i: number): string => String.fromCharCode(97 + (i % 26)).repeat(3000);
+    for (let i = 0; i < 26; i++) assert.is(await setup.request(`set k${i} 0 0 3000\r\n${value(i)}\r\n`), 'STORED\r\n');
+    const slow = connect({ port: s.port, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.pause();
+    // 15 MB of replies: more than the kernel's socket buffers take, so writes queue.
+    const expected: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      slow.write(`get k${i % 26}\r\n`);
+      expected.push(`VALUE k${i % 26} 0 3000\r\n${value(i)}\r\nEND\r\n`);
+    }
+    const want = expected.join('');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Others are served meanwhile, each reply written whole at once.
+    const fast = await Client.open(s.port);
+    for (let i = 0; i < 200; i++) {
+      const k = 25 - (i % 26);
+      assert.is(await fast.request(`get k${k}\r\n`, 'END\r\n'), `VALUE k${k} 0 3000\r\n${value(k)}\r\nEND\r\n`);
+    }
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      slow.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        got += chunk.length;
+        if (got >= want.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    slow.resume();
+    await done;
+    const all = Buffer.concat(chunks).toString('latin1');
+    assert.is(all.length, want.length);
+    if (all !== want) {
+      let first = 0;
+      while (all[first] === want[first]) first++;
+      assert.unreachable(`the slow client's replies changed from byte ${first} on`);
+    }
+    setup.close();
+    slow.destroy();
+    fast.close();
+    await s.close();
+  });
+
   test(`${transport}: a value sent by reference stays as it was while its write waits, whatever happens to the item`, async () => {
     const s = await serve();
     const setup = await Client.open(s.port);

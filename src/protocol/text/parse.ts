@@ -21,7 +21,7 @@ export const ERROR = 'ERROR';
 export function parseTextLine(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): void {
   resetRequest(req);
   if (e - s > 1 && buf[e - 1] === CR) e--;
-  if (singleGet(buf, s, e, req)) return;
+  if (singleGet(buf, s, e, req, tokens)) return;
   tokens.split(buf, s, e);
   // No command is shorter than two bytes.
   if (tokens.count === 0 || tokens.length(0) < 2) return fail(req, ERROR);
@@ -37,13 +37,13 @@ const SPACE = 0x20;
  * The commonest line, `get <key>` with one key of printable bytes, read without the tokenizer;
  * false for anything else (the general path gives the same request for this form).
  */
-function singleGet(buf: Uint8Array, s: number, e: number, req: Request): boolean {
+function singleGet(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): boolean {
   const keyStart = s + 4;
   if (e - keyStart < 1 || e - keyStart > KEY_MAX_LENGTH || buf[s] !== G || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return false;
   // Spaces (a second key, or runs the tokenizer collapses), controls and NUL take the long way.
   for (let i = keyStart; i < e; i++) if (buf[i]! <= SPACE) return false;
   req.command = Command.GET;
-  req.key = buf.subarray(keyStart, e);
+  req.key = tokens.window(1, buf, keyStart, e);
   req.keys[0] = req.key;
   req.keyCount = 1;
   return true;
