@@ -169,7 +169,7 @@ export function itemGetMany(n: u32, holdMin: u32): void {
   for (let i: u32 = 0; i < n; i++) {
     const rec = scratch + IO_MANY + i * MANY_RECORD;
     const nkey = load<u32>(rec, MANY_NKEY);
-    const it = nkey == 0 || nkey > KEY_MAX ? 0 : itemFindHashed(scratch + IO_MANY_KEYS + i * MANY_KEY_STRIDE, nkey, load<u32>(rec, MANY_ITEM));
+    const it: usize = nkey == 0 || nkey > KEY_MAX ? <usize>0 : itemFindHashed(scratch + IO_MANY_KEYS + i * MANY_KEY_STRIDE, nkey, load<u32>(rec, MANY_ITEM));
     if (it == 0) {
       // A key the host could not pass (empty, too long) is not looked up and not counted.
       if (nkey != 0) countGlobal(GS_GET_MISSES);

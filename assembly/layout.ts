@@ -195,7 +195,7 @@ export function setCurrentTime(now: u32): void {
 @inline export function itNbytes(it: usize): u32 { return load<u32>(it, IT_NBYTES); }
 @inline export function itNtotal(it: usize): u32 { return load<u32>(it, IT_NTOTAL); }
 @inline export function itRefcount(it: usize): u32 { return load<u16>(it, IT_REFCOUNT); }
-@inline export function itKey(it: usize): usize { return it + IT_HEADER + <usize>(itHas(it, ITEM_CAS) ? CAS_SIZE : 0); }
+@inline export function itKey(it: usize): usize { return it + <usize>IT_HEADER + (itHas(it, ITEM_CAS) ? <usize>CAS_SIZE : <usize>0); }
 @inline export function itCas(it: usize): u64 { return itHas(it, ITEM_CAS) ? load<u64>(it, IT_HEADER) : 0; }
 @inline export function itSetCas(it: usize, cas: u64): void { if (itHas(it, ITEM_CAS)) store<u64>(it, cas, IT_HEADER); }
 /** Start of the client flags field (present only with ITEM_CFLAGS). */
