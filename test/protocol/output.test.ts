@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendU32, appendU64 } from '../../src/protocol/binary/header.ts';
 import { Output } from '../../src/protocol/output.ts';
-import { valueLine } from '../../src/protocol/text/reply.ts';
+import { valueLine, valueLineCas } from '../../src/protocol/text/reply.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -32,6 +32,7 @@ const WRITERS: ReadonlyArray<[string, (out: Output) => void, number[]]> = [
   ['appendU32', (out) => appendU32(out, 0x01020304), [1, 2, 3, 4]],
   ['appendU64', (out) => appendU64(out, 0x0102030405060708n), [1, 2, 3, 4, 5, 6, 7, 8]],
   ['valueLine', (out) => valueLine(out, new Uint8Array(ascii('xkey')), 1, 3, 4294967295, 12, 9007199254740991), ascii('VALUE key 4294967295 12 9007199254740991\r\n')],
+  ['valueLineCas', (out) => valueLineCas(out, new Uint8Array(ascii('k')), 0, 1, 0, 0, 18446744073709551615n), ascii('VALUE k 0 0 18446744073709551615\r\n')],
 ];
 
 for (const [name, write, expected] of WRITERS) {
