@@ -4,7 +4,8 @@
 // per item, and GC pauses while the cache held its first 100k items against while it held 1M.
 // Each subject runs in its own child process, so one's heap and JIT feedback do not colour
 // another's. Prints a table and writes bench/results/engine.md.
-// Run: npm run bench:engine (= npm run build && node --expose-gc --import tsx bench/engine.ts)
+// Run: npm run bench:engine (= npm run build && node --expose-gc --import tsx bench/engine.ts);
+// BENCH_SUBJECTS=embed,lru-cache and BENCH_ITEMS=100000 narrow it (written to build/ then).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,10 @@ import { createItemInfo } from '../src/engine/types.ts';
 import type { EngineHandle, ItemHandle } from '../src/engine/types.ts';
 import { createServerApi } from '../src/server/log.ts';
 
-const ITEMS = 1_000_000;
+/** Items preloaded (BENCH_ITEMS; 1M unless narrowed, e.g. to see whether GC pauses grow with it). */
+const DEFAULT_ITEMS = 1_000_000;
+const ITEMS = Number(process.env['BENCH_ITEMS'] ?? DEFAULT_ITEMS);
+if (!Number.isInteger(ITEMS) || ITEMS < 1000) throw new Error(`BENCH_ITEMS: expected an integer of at least 1000, not ${process.env['BENCH_ITEMS']}`);
 const OPS = 2_000_000;
 const RUNS = 3;
 const KEY_BYTES = 16;
@@ -31,7 +35,7 @@ const SET_PERCENT = 10;
 const ENGINE_CONFIG = 'cache_size=256m;hashpower=20';
 const SUBJECTS = ['wasm', 'ts', 'embed', 'lru-cache'] as const;
 /** GC pauses are compared between the preload's first EARLY_ITEMS and the runs at ITEMS. */
-const EARLY_ITEMS = 100_000;
+const EARLY_ITEMS = Math.min(100_000, Math.floor(ITEMS / 10));
 type SubjectName = (typeof SUBJECTS)[number];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -333,7 +337,7 @@ function report(rows: Row[], skipped: Result[]): string {
       `Engine config '${ENGINE_CONFIG}'.`,
   );
   lines.push('');
-  lines.push('| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | RSS growth per item | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first 100k / at 1M | GC total in the runs |');
+  lines.push(`| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | RSS growth per item | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first ${fmt(EARLY_ITEMS)} / at ${fmt(ITEMS)} | GC total in the runs |`);
   lines.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { result, ops, processPerItem, rssPerItem, enginePerItem } of rows) {
     const items = result.currItems ?? ITEMS;
@@ -355,7 +359,7 @@ function report(rows: Row[], skipped: Result[]): string {
         `gets ${ratio(embed.result.getsPerSecond, lru.result.getsPerSecond)}x, sets ${ratio(embed.result.setsPerSecond, lru.result.setsPerSecond)}x, ` +
         `mix ${fmt(embed.ops / lru.ops, 2)}x; heap+external per item ${fmt(embed.processPerItem / lru.processPerItem, 2)}x, ` +
         `RSS growth per item ${fmt(embed.rssPerItem / lru.rssPerItem, 2)}x; ` +
-        `GC max pause at 1M: embed ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, lru-cache ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
+        `GC max pause at ${fmt(ITEMS)} items: embed ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, lru-cache ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
     );
   }
   const wasm = rows.find((r) => r.result.subject === 'wasm');
@@ -405,8 +409,8 @@ async function parent(): Promise<void> {
   const rows = results.filter((r) => r.skipped === undefined).map(toRow);
   const markdown = report(rows, results.filter((r) => r.skipped !== undefined));
   process.stdout.write(markdown);
-  // A run narrowed by BENCH_SUBJECTS=embed,lru-cache does not replace the results file.
-  const out = only.length > 0 ? join('build', 'bench-engine-partial.md') : join('bench', 'results', 'engine.md');
+  // A run narrowed by BENCH_SUBJECTS=embed,lru-cache or BENCH_ITEMS does not replace the results file.
+  const out = only.length > 0 || ITEMS !== DEFAULT_ITEMS ? join('build', 'bench-engine-partial.md') : join('bench', 'results', 'engine.md');
   mkdirSync(dirname(join(root, out)), { recursive: true });
   writeFileSync(join(root, out), markdown);
   process.stderr.write(`bench: wrote ${out}\n`);
