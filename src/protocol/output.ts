@@ -14,6 +14,8 @@ const MIN_TAIL = 2048;
 /** A chunk this large (grown for one big reply) is not kept for reuse. */
 const RECYCLE_MAX = 1024 * 1024;
 
+import { Window } from './window.ts';
+
 export const CR = 0x0d;
 export const LF = 0x0a;
 export const SPACE = 0x20;
@@ -32,13 +34,19 @@ export function decimalDigits(value: number): number {
  */
 export function decimalAt(b: Uint8Array, at: number, value: number): number {
   const end = at + decimalDigits(value);
-  let v = value;
-  for (let i = end - 1; i >= at; i--) {
-    const q = Math.floor(v / 10);
-    b[i] = ZERO + (v - q * 10);
-    v = q;
-  }
+  digitsBefore(b, end, value);
   return end;
+}
+
+/** Writes the decimal digits of `value` so that the last one is at b[end - 1]. */
+function digitsBefore(b: Uint8Array, end: number, value: number): void {
+  let v = value;
+  let i = end - 1;
+  do {
+    const q = Math.floor(v / 10);
+    b[i--] = ZERO + (v - q * 10);
+    v = q;
+  } while (v > 0);
 }
 
 export class Output {
@@ -49,9 +57,8 @@ export class Output {
   private readonly one: Uint8Array[] = [new Uint8Array(0)];
   /** Whether a take from this chunk is still being written (see keepTaken). */
   private pinned = false;
-  /** The chunk and offset one[0] was made at. */
-  private oneOf: Uint8Array | undefined;
-  private oneStart = 0;
+  /** one[0]'s view: the same part as the last take (replies of one size, recycled) reuses it. */
+  private readonly oneWindow = new Window();
   private partBytes = 0;
   /** Start of the bytes not yet taken. */
   private start = 0;
@@ -136,9 +143,10 @@ export class Output {
 
   /** Appends a non-negative integer below 2^53 in decimal, without making a string. */
   decimal(value: number): void {
+    const digits = decimalDigits(value);
     // reserve() may start a new chunk: read this.chunk only after it.
-    const at = this.reserve(decimalDigits(value));
-    this.end = decimalAt(this.chunk, at, value);
+    const at = this.reserve(digits);
+    digitsBefore(this.chunk, at + digits, value);
   }
 
   /** Appends a signed integer below 2^53 in magnitude. */
@@ -166,13 +174,7 @@ export class Output {
     let taken: Uint8Array[];
     if (this.parts.length === 0 && this.end > this.start) {
       taken = this.one;
-      // The same part as the last take (replies of one size, the buffer recycled in between):
-      // the view made then shows these bytes.
-      if (this.oneOf !== this.chunk || this.oneStart !== this.start || taken[0]!.length !== this.end - this.start) {
-        taken[0] = this.chunk.subarray(this.start, this.end);
-        this.oneOf = this.chunk;
-        this.oneStart = this.start;
-      }
+      taken[0] = this.oneWindow.of(this.chunk, this.start, this.end);
     } else {
       taken = this.parts;
       if (this.end > this.start) taken.push(this.chunk.subarray(this.start, this.end));

@@ -10,8 +10,8 @@ import { encodeAscii } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { VALUE_REFERENCE_MIN, appendValue, storeFailure, sync } from './context.ts';
 import { valueLine, valueLineCas } from '../protocol/text/reply.ts';
+import { VALUE_REFERENCE_MIN, appendValue, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -161,11 +161,13 @@ function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
         continue;
       }
       const key = keys[from + i]!;
+      const flags = table[at + Many.FLAGS]!;
       const nvalue = table[at + Many.NVALUE]!;
       const casHigh = table[at + Many.CAS_HIGH]!;
-      if (!withCas) valueLine(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, -1);
-      else if (casHigh < 0x200000) valueLine(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, casHigh * 0x100000000 + table[at + Many.CAS_LOW]!);
-      else valueLineCas(out, key, 0, key.length, table[at + Many.FLAGS]!, nvalue, (BigInt(casHigh) << 32n) | BigInt(table[at + Many.CAS_LOW]!));
+      const casLow = table[at + Many.CAS_LOW]!;
+      // A CAS from 2^53 on is written from a bigint.
+      if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
+      else valueLine(out, key, 0, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
       out.bytes(bytes, table[at + Many.VALUE]!, nvalue);
       out.crlf();
     }

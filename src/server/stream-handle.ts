@@ -7,6 +7,7 @@
 // (another runtime, a future Node), the server falls back to net.Socket.
 
 import type { Server as NetServer, Socket } from 'node:net';
+import { Window } from '../protocol/window.ts';
 import { Sent } from './connection.ts';
 
 /** The bindings' view of a connected stream handle (tcp_wrap TCP or pipe_wrap Pipe). */
@@ -137,12 +138,11 @@ export function adoptConnections(server: NetServer, accept: (peer: Peer) => void
 /** The buffer every connection's reads land in, and views of its first n bytes. */
 class ReadBuffer {
   readonly bytes = new Uint8Array(READ_BUFFER_BYTES);
-  /** The last view made: requests of one size in a row (the usual load) reuse it. */
-  private last = this.bytes.subarray(0, 0);
+  /** Requests of one size in a row (the usual load) reuse the view made last. */
+  private readonly window = new Window();
 
   view(n: number): Uint8Array {
-    if (this.last.length !== n) this.last = this.bytes.subarray(0, n);
-    return this.last;
+    return this.window.of(this.bytes, 0, n);
   }
 }
 

@@ -5,9 +5,10 @@
 
 /** memcached's MAX_TOKENS: the command, up to 22 more tokens, and the terminal token. */
 export const MAX_TOKENS = 24;
+import { Window } from '../window.ts';
+
 const SPACE = 0x20;
 const NUL = 0x00;
-const EMPTY = new Uint8Array(0);
 
 export class Tokens {
   /** Tokens found (memcached's ntokens minus its terminal token). */
@@ -71,23 +72,12 @@ export class Tokens {
     return this.window(i, this.buf, this.start[i]!, this.end[i]!);
   }
 
-  // The views made last, per token slot. A read buffer is one object reused read after read, so
-  // requests of one shape (a steady load) ask for the same windows of it again: those get the
-  // view made before, which shows the same bytes, instead of a new object. Views are valid until
-  // the next parse either way.
-  private readonly views: Uint8Array[] = new Array<Uint8Array>(MAX_TOKENS).fill(EMPTY);
-  private readonly viewOf: Uint8Array[] = new Array<Uint8Array>(MAX_TOKENS).fill(EMPTY);
-  private readonly viewStart = new Int32Array(MAX_TOKENS);
+  /** The view made last for each token slot (see Window): a steady load asks for the same ones. */
+  private readonly windows = Array.from({ length: MAX_TOKENS }, () => new Window());
 
-  /** buf[s, e) as a view, kept for slot `slot` (a token's index: see above). */
+  /** buf[s, e) as a view, kept for slot `slot` (a token's index). */
   window(slot: number, buf: Uint8Array, s: number, e: number): Uint8Array {
-    const last = this.views[slot]!;
-    if (this.viewOf[slot] === buf && this.viewStart[slot] === s && last.length === e - s) return last;
-    const view = buf.subarray(s, e);
-    this.views[slot] = view;
-    this.viewOf[slot] = buf;
-    this.viewStart[slot] = s;
-    return view;
+    return this.windows[slot]!.of(buf, s, e);
   }
 
   /** Token i as text (rare paths only: stats groups, modes). */
