@@ -6,7 +6,7 @@ import {
   CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CREATED, IO_DELTA,
   IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
   MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, ITEM_CHAINED, KEY_MAX, MANY_CAS, MANY_FLAGS, MANY_HELD,
-  MANY_ITEM, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
+  MANY_ITEM, MANY_KEY, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itKey, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
   setSettings, currentTime, IT_EXPTIME, IT_REFCOUNT, sizesHist,
 } from './layout';
@@ -187,6 +187,7 @@ export function itemGetMany(n: u32, holdMin: u32): void {
     store<u32>(rec, held ? 1 : 0, MANY_HELD);
     store<u32>(rec, itClientFlags(it), MANY_FLAGS);
     store<u32>(rec, <u32>itData(it), MANY_VALUE);
+    store<u32>(rec, <u32>itKey(it), MANY_KEY);
     store<u32>(rec, nvalue, MANY_NVALUE);
     store<u64>(rec, itCas(it), MANY_CAS);
   }
@@ -444,7 +445,7 @@ export {
   IT_HEADER, CAS_SIZE, CHUNK_LINK, ITEM_LINKED, ITEM_CAS, ITEM_FETCHED, ITEM_CHAINED, ITEM_CFLAGS,
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
   IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, IO_MANY, IO_MANY_KEYS, MANY_MAX,
-  MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_ITEM, MANY_HELD, MANY_FLAGS, MANY_VALUE, MANY_NVALUE, MANY_CAS,
+  MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_KEY, MANY_ITEM, MANY_HELD, MANY_FLAGS, MANY_VALUE, MANY_NVALUE, MANY_CAS,
 } from './layout';
 export { STORE_INVALIDATE } from './items';
 export { CLASS_STATS, GLOBAL_STATS } from './stats';

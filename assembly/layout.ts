@@ -92,6 +92,7 @@ export const IO_MANY_KEYS: u32 = IO_MANY + MANY_MAX * MANY_RECORD;
 export const SCRATCH_SIZE: u32 = IO_MANY_KEYS + MANY_MAX * MANY_KEY_STRIDE;
 // A record's fields: the key's length goes in, the rest comes out.
 export const MANY_NKEY: u32 = 0; // in: the key's length (0: no key, a miss not counted)
+export const MANY_KEY: u32 = 0; // out, over MANY_NKEY: where an unheld hit's key is (the item's own)
 export const MANY_ITEM: u32 = 4; // the item's handle, 0 on a miss
 export const MANY_HELD: u32 = 8; // 1: a reference was taken (long or chained value); 0: none
 export const MANY_FLAGS: u32 = 12; // the client flags

@@ -123,12 +123,16 @@ export const GET_MANY_MAX = 32;
 export interface ManyAnswer {
   readonly table: Uint32Array;
   readonly base: number;
-  /** The bytes Many.VALUE offsets point into. */
+  /** The bytes Many.VALUE and Many.KEY offsets point into. */
   readonly bytes: Uint8Array;
+  /** The same bytes as a DataView (offsets alike), for short copies word by word. */
+  readonly view: DataView;
 }
 
 /** Offsets into a key's numbers in a ManyAnswer. */
 export const Many = {
+  /** An unheld hit's key: bytes[KEY, KEY + the key's length). */
+  KEY: 0,
   /** The item, 0 on a miss. */
   ITEM: 1,
   /**

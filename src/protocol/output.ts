@@ -49,8 +49,24 @@ function digitsBefore(b: Uint8Array, end: number, value: number): void {
   } while (v > 0);
 }
 
+/** Bytes up to which a copy from a DataView goes four at a time; beyond, one native copy is faster. */
+export const WORD_COPY_MAX = 64;
+
+/**
+ * Copies `from`[at, at + n) to `to`[dst...], four bytes at a time: for the short copies of the hot
+ * path (keys, small values) about three times as fast as a byte loop, and with no view to make,
+ * as `set(subarray(...))` must.
+ */
+export function copyWords(from: DataView, at: number, to: DataView, dst: number, n: number): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) to.setUint32(dst + i, from.getUint32(at + i, true), true);
+  for (; i < n; i++) to.setUint8(dst + i, from.getUint8(at + i));
+}
+
 export class Output {
   private chunk = new Uint8Array(CHUNK_BYTES);
+  /** The chunk's bytes as a DataView (copyWords). */
+  private chunkView = new DataView(this.chunk.buffer);
   /** Parts of earlier chunks written and not yet taken, in order. */
   private parts: Uint8Array[] = [];
   /** What take() returns for one part, the usual case (reused: see take). */
@@ -94,6 +110,21 @@ export class Output {
   /** Appends a constant reply made once with `encodeAscii`. */
   raw(bytes: Uint8Array): void {
     this.bytes(bytes, 0, bytes.length);
+  }
+
+  /** The chunk `reserve` offsets point into, as a DataView (read after reserving, like `buffer`). */
+  get view(): DataView {
+    return this.chunkView;
+  }
+
+  /**
+   * Appends source[offset, offset + n), where `view` is a DataView of the same bytes as `source`
+   * (offsets counted alike): short copies go through it, word by word.
+   */
+  bytesOf(source: Uint8Array, view: DataView, offset: number, n: number): void {
+    const at = this.reserve(n);
+    if (n <= WORD_COPY_MAX) copyWords(view, offset, this.chunkView, at, n);
+    else this.chunk.set(source.subarray(offset, offset + n), at);
   }
 
   /** Appends bytes[offset, offset + n). */
@@ -227,6 +258,7 @@ export class Output {
 
   private fresh(size: number): void {
     this.chunk = new Uint8Array(size);
+    this.chunkView = new DataView(this.chunk.buffer);
     this.pinned = false;
     this.start = 0;
     this.end = 0;

@@ -10,7 +10,7 @@ import { encodeAscii } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { valueLine, valueLineCas } from '../protocol/text/reply.ts';
+import { valueLine, valueLineCas, valueLineOf } from '../protocol/text/reply.ts';
 import { VALUE_REFERENCE_MIN, appendValue, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
@@ -152,7 +152,7 @@ function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
   for (let from = 0; from < req.keyCount; from += GET_MANY_MAX) {
     const count = Math.min(GET_MANY_MAX, req.keyCount - from);
     ctx.server.stats.cmdGet += count;
-    const { table, base, bytes } = engine.getMany!(keys, from, count, holdMin);
+    const { table, base, bytes, view } = engine.getMany!(keys, from, count, holdMin);
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
       const item = table[at + Many.ITEM]!;
       if (item === 0) continue;
@@ -167,8 +167,8 @@ function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
       const casLow = table[at + Many.CAS_LOW]!;
       // A CAS from 2^53 on is written from a bigint.
       if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
-      else valueLine(out, key, 0, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
-      out.bytes(bytes, table[at + Many.VALUE]!, nvalue);
+      else valueLineOf(out, view, table[at + Many.KEY]!, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
+      out.bytesOf(bytes, view, table[at + Many.VALUE]!, nvalue);
       out.crlf();
     }
   }

@@ -1042,7 +1042,8 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
     /** getMany's answers, read as the server reads them; held items are released. */
     const getMany = (h: EngineHarness, keys: readonly string[], holdMin: number, from = 0, count = keys.length): Array<Answer | undefined> => {
       assert.type(h.engine.getMany, 'function', 'the engine implements getMany');
-      const { table, base, bytes } = h.engine.getMany!(keys.map((key) => toBytes(key)), from, count, holdMin);
+      const { table, base, bytes, view } = h.engine.getMany!(keys.map((key) => toBytes(key)), from, count, holdMin);
+      assert.ok(view.buffer === bytes.buffer && view.byteOffset === bytes.byteOffset, 'view shows the same bytes as bytes');
       const answers: Array<Answer | undefined> = [];
       for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
         const item = table[at + Many.ITEM]!;
@@ -1054,6 +1055,8 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
           answers.push({ value: view.value, flags: view.flags, cas: view.cas, held: true });
         } else {
           assert.is(table[at + Many.HELD], 0, 'HELD is 0 or 1');
+          const key = toBytes(keys[from + i]!);
+          assert.equal(bytes.subarray(table[at + Many.KEY]!, table[at + Many.KEY]! + key.length), key, 'KEY is where the key is');
           const value = latin1(bytes.subarray(table[at + Many.VALUE]!, table[at + Many.VALUE]! + table[at + Many.NVALUE]!));
           const cas = (BigInt(table[at + Many.CAS_HIGH]!) << 32n) | BigInt(table[at + Many.CAS_LOW]!);
           answers.push({ value, flags: table[at + Many.FLAGS]!, cas, held: false });

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendU32, appendU64 } from '../../src/protocol/binary/header.ts';
 import { Output } from '../../src/protocol/output.ts';
-import { valueLine, valueLineCas } from '../../src/protocol/text/reply.ts';
+import { valueLine, valueLineCas, valueLineOf } from '../../src/protocol/text/reply.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -20,6 +20,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+const viewOf = (text: string): DataView => new DataView(new Uint8Array(ascii(text)).buffer);
 
 const WRITERS: ReadonlyArray<[string, (out: Output) => void, number[]]> = [
   ['byte', (out) => out.byte(0x20), [0x20]],
@@ -32,6 +33,9 @@ const WRITERS: ReadonlyArray<[string, (out: Output) => void, number[]]> = [
   ['appendU32', (out) => appendU32(out, 0x01020304), [1, 2, 3, 4]],
   ['appendU64', (out) => appendU64(out, 0x0102030405060708n), [1, 2, 3, 4, 5, 6, 7, 8]],
   ['valueLine', (out) => valueLine(out, new Uint8Array(ascii('xkey')), 1, 3, 4294967295, 12, 9007199254740991), ascii('VALUE key 4294967295 12 9007199254740991\r\n')],
+  ['valueLineOf', (out) => valueLineOf(out, viewOf('xxa-key-of-nine'), 2, 13, 7, 100, -1), ascii('VALUE a-key-of-nine 7 100\r\n')],
+  ['bytesOf, word by word', (out) => out.bytesOf(new Uint8Array(ascii('0123456789')), viewOf('0123456789'), 1, 7), ascii('1234567')],
+  ['bytesOf, in one copy', (out) => out.bytesOf(new Uint8Array(100).fill(0x79), new DataView(new ArrayBuffer(100)), 10, 70), ascii('y'.repeat(70))],
   ['valueLineCas', (out) => valueLineCas(out, new Uint8Array(ascii('k')), 0, 1, 0, 0, 18446744073709551615n), ascii('VALUE k 0 0 18446744073709551615\r\n')],
 ];
 

@@ -54,7 +54,7 @@ export class TsEngine implements EngineHandle {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
   private state: State | null = null;
   /** getMany's answer (every hit held, so no value bytes). */
-  private readonly many: ManyAnswer = { table: new Uint32Array(GET_MANY_MAX * MANY_STRIDE), base: 0, bytes: new Uint8Array(0) };
+  private readonly many: ManyAnswer = { table: new Uint32Array(GET_MANY_MAX * MANY_STRIDE), base: 0, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
 
   constructor(private readonly getServerApi: GetServerApi) {}
 

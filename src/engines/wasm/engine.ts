@@ -22,12 +22,12 @@ import {
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
   MARK_WIN_SENT, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE, REMOVE_SET_EXPTIME, STORE_INVALIDATE,
   IO_MANY, IO_MANY_KEYS, MANY_CAS, MANY_FLAGS, MANY_HELD, MANY_ITEM, MANY_KEY_STRIDE, MANY_MAX,
-  MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, checkLayout,
+  MANY_KEY, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, checkLayout,
 } from './layout.ts';
 
 // getMany hands out the module's IO_MANY records as the interface's table, read in place.
 if (
-  MANY_MAX !== GET_MANY_MAX || MANY_RECORD !== MANY_STRIDE * 4 || MANY_NKEY !== 0 || MANY_ITEM !== Many.ITEM * 4 ||
+  MANY_MAX !== GET_MANY_MAX || MANY_RECORD !== MANY_STRIDE * 4 || MANY_NKEY !== 0 || MANY_KEY !== Many.KEY * 4 || MANY_ITEM !== Many.ITEM * 4 ||
   MANY_HELD !== Many.HELD * 4 || MANY_FLAGS !== Many.FLAGS * 4 || MANY_VALUE !== Many.VALUE * 4 ||
   MANY_NVALUE !== Many.NVALUE * 4 || MANY_CAS !== Many.CAS_LOW * 4 || MANY_CAS + 4 !== Many.CAS_HIGH * 4
 ) {
@@ -186,7 +186,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
     this.scratch = this.x.engineScratch();
-    this.many = { table: new Uint32Array(this.buffer), base: (this.scratch + IO_MANY) >>> 2, bytes: this.bytes };
+    this.many = { table: new Uint32Array(this.buffer), base: (this.scratch + IO_MANY) >>> 2, bytes: this.bytes, view: this.view };
     for (let cls = 1; cls <= classes; cls++) {
       this.server.log('info', slabClassLine(cls, this.chunkSize(cls), this.perslab(cls)));
     }

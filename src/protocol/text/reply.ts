@@ -1,7 +1,7 @@
 // The text protocol's VALUE line (protocol.txt, "Retrieval command"): `VALUE <key> <flags>
 // <bytes> [<cas unique>]\r\n`, written in one reservation of the reply buffer.
 
-import { CR, LF, SPACE, decimalAt, type Output } from '../output.ts';
+import { CR, LF, SPACE, copyWords, decimalAt, type Output } from '../output.ts';
 
 const V = 0x56;
 const A = 0x41;
@@ -16,7 +16,22 @@ const LINE_EXTRA = 6 + 1 + 10 + 1 + 10 + 1 + 16 + 2;
  * for none (get rather than gets; a larger CAS goes through valueLineCas).
  */
 export function valueLine(out: Output, key: Uint8Array, keyOffset: number, nkey: number, flags: number, nvalue: number, cas: number): void {
-  let at = out.reserve(nkey + LINE_EXTRA);
+  const at = lineHead(out, nkey);
+  const b = out.buffer;
+  for (let i = 0; i < nkey; i++) b[at + i] = key[keyOffset + i]!;
+  lineTail(out, at + nkey, flags, nvalue, cas);
+}
+
+/** valueLine with the key at view[keyAt, keyAt + nkey) (a ManyAnswer's), copied word by word. */
+export function valueLineOf(out: Output, view: DataView, keyAt: number, nkey: number, flags: number, nvalue: number, cas: number): void {
+  const at = lineHead(out, nkey);
+  copyWords(view, keyAt, out.view, at, nkey);
+  lineTail(out, at + nkey, flags, nvalue, cas);
+}
+
+/** Reserves the line and writes "VALUE "; returns where the key goes. */
+function lineHead(out: Output, nkey: number): number {
+  const at = out.reserve(nkey + LINE_EXTRA);
   const b = out.buffer;
   b[at] = V;
   b[at + 1] = A;
@@ -24,9 +39,13 @@ export function valueLine(out: Output, key: Uint8Array, keyOffset: number, nkey:
   b[at + 3] = U;
   b[at + 4] = E;
   b[at + 5] = SPACE;
-  at += 6;
-  for (let i = 0; i < nkey; i++) b[at + i] = key[keyOffset + i]!;
-  at += nkey;
+  return at + 6;
+}
+
+/** The rest of the line from `at`, just after the key; gives back what the reservation left. */
+function lineTail(out: Output, from: number, flags: number, nvalue: number, cas: number): void {
+  const b = out.buffer;
+  let at = from;
   b[at++] = SPACE;
   at = decimalAt(b, at, flags);
   b[at++] = SPACE;
