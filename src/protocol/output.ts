@@ -20,11 +20,15 @@ export const CR = 0x0d;
 export const LF = 0x0a;
 export const SPACE = 0x20;
 const ZERO = 0x30;
+const INT32_MAX = 0x7fffffff;
 
 /** The digits of a non-negative integer below 2^53 in decimal. */
 export function decimalDigits(value: number): number {
   let digits = 1;
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  // Above 2^31 - 1 in floating point; below, in int32, about twice as fast.
+  for (; v > INT32_MAX; v = Math.floor(v / 10)) digits++;
+  for (; v >= 10; v = (v / 10) | 0) digits++;
   return digits;
 }
 
@@ -33,6 +37,10 @@ export function decimalDigits(value: number): number {
  * decimalDigits, is the caller's); returns the offset after it.
  */
 export function decimalAt(b: Uint8Array, at: number, value: number): number {
+  if (value < 10) {
+    b[at] = ZERO + value;
+    return at + 1;
+  }
   const end = at + decimalDigits(value);
   digitsBefore(b, end, value);
   return end;
@@ -42,8 +50,9 @@ export function decimalAt(b: Uint8Array, at: number, value: number): number {
 function digitsBefore(b: Uint8Array, end: number, value: number): void {
   let v = value;
   let i = end - 1;
+  for (; v > INT32_MAX; v = Math.floor(v / 10)) b[i--] = ZERO + (v % 10);
   do {
-    const q = Math.floor(v / 10);
+    const q = (v / 10) | 0;
     b[i--] = ZERO + (v - q * 10);
     v = q;
   } while (v > 0);

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendU32, appendU64 } from '../../src/protocol/binary/header.ts';
-import { Output } from '../../src/protocol/output.ts';
+import { Output, decimalAt, decimalDigits } from '../../src/protocol/output.ts';
 import { valueLine, valueLineCas, valueLineOf } from '../../src/protocol/text/reply.ts';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -54,6 +54,21 @@ for (const [name, write, expected] of WRITERS) {
     }
   });
 }
+
+test('decimal and decimalAt write every digit count, around the int32 and 2^53 boundaries', () => {
+  const values = [0, 7, 9, 10, 99, 100, 1023, 1024, 65535, 2147483646, 2147483647, 2147483648, 4294967295, 4294967296, 99999999999, 9007199254740991];
+  for (let digits = 1, p = 1; digits <= 15; digits++, p *= 10) values.push(p, p - 1, p + 1);
+  for (const value of values) {
+    const out = new Output();
+    out.decimal(value);
+    assert.equal([...concat(out.take())], ascii(String(value)), `decimal(${value})`);
+    const b = new Uint8Array(20);
+    const end = decimalAt(b, 2, value);
+    assert.is(end, 2 + String(value).length, `decimalAt(${value}): the end`);
+    assert.equal([...b.subarray(2, end)], ascii(String(value)), `decimalAt(${value})`);
+    assert.is(decimalDigits(value), String(value).length, `decimalDigits(${value})`);
+  }
+});
 
 test('a take still being written is not overwritten: recycle after keepTaken leaves its bytes alone', () => {
   const out = new Output();
