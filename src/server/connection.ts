@@ -159,31 +159,35 @@ export class Connection {
   }
 
   /**
-   * Bytes from the client. Replies to everything complete in them leave in one send. `chunk` is
-   * only valid during the call (transports reuse one read buffer): what outlives it is copied.
+   * Bytes from the client: chunk[0, length). Replies to everything complete in them leave in one
+   * send. They are only valid during the call (transports reuse one read buffer, handed over
+   * whole): what outlives it is copied.
    */
-  receive(chunk: Uint8Array): void {
+  receive(chunk: Uint8Array, length = chunk.length): void {
     if (this.closed) return;
     this.lastRead = this.ctx.server.core.currentTime();
-    this.ctx.server.stats.bytesRead += chunk.length;
+    this.ctx.server.stats.bytesRead += length;
     if (this.rest !== undefined) {
-      this.rest = concat([this.rest, chunk], this.rest.length + chunk.length);
+      this.rest = concat([this.rest, chunk.subarray(0, length)], this.rest.length + length);
       return;
     }
     let input = chunk;
+    let end = length;
     if (this.pendingBytes > 0 && this.state === State.COMMAND) {
-      const completes = this.protocol === Protocol.BINARY ? this.pendingBytes + chunk.length >= this.need : chunk.indexOf(LF) >= 0;
+      const part = chunk.subarray(0, length);
+      const completes = this.protocol === Protocol.BINARY ? this.pendingBytes + length >= this.need : part.indexOf(LF) >= 0;
       if (!completes) {
-        this.keepPartial(chunk);
+        this.keepPartial(part);
         this.flush();
         return;
       }
-      this.pending.push(chunk);
-      input = concat(this.pending, this.pendingBytes + chunk.length);
+      this.pending.push(part);
+      input = concat(this.pending, this.pendingBytes + length);
+      end = input.length;
       this.pending = [];
       this.pendingBytes = 0;
     }
-    this.run(input);
+    this.run(input, end);
     this.flush();
   }
 
@@ -271,8 +275,8 @@ export class Connection {
     this.rest = undefined;
   }
 
-  private run(buf: Uint8Array): void {
-    const end = buf.length;
+  /** Runs the commands in buf[0, end) (buf may go on beyond `end`: a shared read buffer). */
+  private run(buf: Uint8Array, end: number): void {
     let pos = 0;
     let commands = 0;
     while (pos < end && !this.closed) {
@@ -289,36 +293,36 @@ export class Connection {
       }
       if ((this.paused & PAUSED_WRITE) !== 0) {
         // The client is not reading its replies: keep the rest until it does.
-        this.rest = buf.slice(pos);
+        this.rest = buf.slice(pos, end);
         return;
       }
       if (commands === this.reqsPerEvent) {
-        this.yieldRest(buf.slice(pos));
+        this.yieldRest(buf.slice(pos, end));
         return;
       }
       if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
       if (this.protocol === Protocol.BINARY) {
         const next = this.binaryCommand(buf, pos, end);
         if (next === WAIT) {
-          this.rest = buf.slice(pos);
+          this.rest = buf.slice(pos, end);
           return;
         }
         if (next < 0) {
-          this.keepPartial(buf.subarray(pos));
+          this.keepPartial(buf.subarray(pos, end));
           return;
         }
         commands++;
         pos = next;
         continue;
       }
-      const lf = buf.indexOf(LF, pos);
+      const lf = lineEnd(buf, pos, end);
       if (lf < 0) {
-        this.keepPartial(buf.subarray(pos));
+        this.keepPartial(buf.subarray(pos, end));
         return;
       }
       if (!this.command(buf, pos, lf)) {
         // The engine is making the command's keys resident: it runs again, whole, after that.
-        this.rest = buf.slice(pos);
+        this.rest = buf.slice(pos, end);
         return;
       }
       commands++;
@@ -512,7 +516,7 @@ export class Connection {
       const n = Math.min(want, end - pos);
       if (pos === 0 && buf.buffer === value.buffer && buf.byteOffset === value.byteOffset + this.filled) {
         // Read in place (readInto): already where it belongs.
-      } else if (n === end - pos && pos === 0) {
+      } else if (n === buf.length && pos === 0) {
         value.set(buf, this.filled);
       } else {
         value.set(buf.subarray(pos, pos + n), this.filled);
@@ -574,7 +578,7 @@ export class Connection {
     if (input === undefined || this.closed || this.paused !== 0) return;
     this.rest = undefined;
     // Kept input starts at a command boundary, so no partial line is pending here.
-    this.run(input);
+    this.run(input, input.length);
     this.flush();
   }
 
@@ -643,6 +647,19 @@ function isGetLine(line: Uint8Array): boolean {
   if (i > LEADING_SPACES_MAX) return false;
   const word = String.fromCharCode(...line.subarray(i, i + 5));
   return word.startsWith('get ') || word === 'gets ';
+}
+
+/** Bytes of a line searched in JavaScript before the native search (its call costs about as much). */
+const LINE_SCAN = 64;
+
+/** Where the first LF in buf[pos, end) is, or -1; never reads beyond `end`. */
+function lineEnd(buf: Uint8Array, pos: number, end: number): number {
+  const stop = Math.min(end, pos + LINE_SCAN);
+  for (let i = pos; i < stop; i++) if (buf[i] === LF) return i;
+  if (stop === end) return -1;
+  if (end === buf.length) return buf.indexOf(LF, stop);
+  const at = buf.subarray(stop, end).indexOf(LF);
+  return at < 0 ? -1 : stop + at;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

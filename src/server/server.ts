@@ -327,10 +327,10 @@ export class MemcachedServer {
     if (this.state.verbosity > 1) this.state.trace(`<${id} new auto-negotiating client connection`);
     this.conns.add(tracked);
     peer.start({
-      data: (chunk) => {
+      data: (chunk, length) => {
         tracked.active = true;
         try {
-          conn.receive(chunk);
+          conn.receive(chunk, length);
         } catch (error) {
           this.internalError(error);
           conn.closedByPeer();

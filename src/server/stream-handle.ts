@@ -7,7 +7,6 @@
 // (another runtime, a future Node), the server falls back to net.Socket.
 
 import type { Server as NetServer, Socket } from 'node:net';
-import { Window } from '../protocol/window.ts';
 import { Sent } from './connection.ts';
 
 /** The bindings' view of a connected stream handle (tcp_wrap TCP or pipe_wrap Pipe). */
@@ -87,8 +86,12 @@ const WRITE_HIGH_WATER = 16 * 1024;
 
 /** What the server does with a connection's events. */
 export interface PeerEvents {
-  /** Bytes arrived; `chunk` is valid only during the call (the buffer is shared). */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes arrived: chunk[0, length). They are valid only during the call (the buffer is shared),
+   * and a shared buffer is handed over whole, so that what is parsed from it sees one buffer
+   * whatever the length (the views of a steady load are made once).
+   */
+  data(chunk: Uint8Array, length: number): void;
   /** Everything queued has been written after a send returned false. */
   drain(): void;
   /** The connection is gone (either side); called once. */
@@ -135,15 +138,9 @@ export function adoptConnections(server: NetServer, accept: (peer: Peer) => void
   return true;
 }
 
-/** The buffer every connection's reads land in, and views of its first n bytes. */
+/** The buffer every connection's reads land in. */
 class ReadBuffer {
   readonly bytes = new Uint8Array(READ_BUFFER_BYTES);
-  /** Requests of one size in a row (the usual load) reuse the view made last. */
-  private readonly window = new Window();
-
-  view(n: number): Uint8Array {
-    return this.window.of(this.bytes, 0, n);
-  }
 }
 
 class HandlePeer implements Peer {
@@ -180,11 +177,11 @@ class HandlePeer implements Peer {
         // That read went into the target; the next goes to the shared buffer unless asked again.
         this.into = undefined;
         handle.useUserBuffer(readBuffer.bytes);
-        if (n > 0) events.data(into.subarray(0, n));
+        if (n > 0) events.data(into, n);
         else if (n < 0) this.destroy();
         return;
       }
-      if (n > 0) events.data(readBuffer.view(n));
+      if (n > 0) events.data(readBuffer.bytes, n);
       else if (n < 0) this.destroy(); // end of stream or an error: memcached closes either way
     };
     if (handle.readStart() < 0) this.destroy();
@@ -339,7 +336,7 @@ export function socketPeer(socket: Socket): Peer {
       return { address: socket.remoteAddress, family: socket.remoteFamily, port: socket.remotePort };
     },
     start(events) {
-      socket.on('data', (chunk: Buffer) => events.data(chunk));
+      socket.on('data', (chunk: Buffer) => events.data(chunk, chunk.length));
       socket.on('drain', () => events.drain());
       socket.on('error', () => socket.destroy());
       socket.on('close', () => events.closed());

@@ -276,6 +276,25 @@ for (const transport of ['handles', 'net'] as const) {
     await s.close();
   });
 
+  test(`${transport}: a read shorter than the last sees none of its bytes (the read buffer is shared and reused)`, async () => {
+    const s = await serve();
+    const a = await Client.open(s.port);
+    const b = await Client.open(s.port);
+    const key = 'k'.repeat(150);
+    // A long read leaves LFs all over the shared buffer; a shorter partial line must not find
+    // them, whether it is shorter than the JavaScript scan (64 bytes) or longer.
+    const long = `set ${key} 0 0 1\r\nx\r\n`.repeat(25);
+    assert.is(await a.request(long, 'STORED\r\n'.repeat(25)), 'STORED\r\n'.repeat(25));
+    for (const [partial, reply] of [['get short', 'END\r\n'], [`get ${key}`, `VALUE ${key} 0 1\r\nx\r\nEND\r\n`]] as const) {
+      b.send(partial);
+      assert.is(await b.settle(100), '', `${partial.length} bytes of a line: no reply yet`);
+      assert.is(await b.request('\r\n', 'END\r\n'), reply, `${partial.length} bytes of a line, then its end`);
+    }
+    a.close();
+    b.close();
+    await s.close();
+  });
+
   test(`${transport}: garbage on one connection does not disturb another`, async () => {
     const s = await serve();
     const good = await Client.open(s.port);
