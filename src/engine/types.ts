@@ -129,6 +129,11 @@ export interface ManyAnswer {
   readonly view: DataView;
 }
 
+/** A ManyAnswer over `table` (from `base`) and `bytes`, with a DataView of the same bytes. */
+export function manyAnswer(table: Uint32Array, bytes: Uint8Array, base = 0): ManyAnswer {
+  return { table, base, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
 /** Offsets into a key's numbers in a ManyAnswer. */
 export const Many = {
   /** An unheld hit's key: bytes[KEY, KEY + the key's length). */

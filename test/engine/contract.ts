@@ -1056,7 +1056,7 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
         } else {
           assert.is(table[at + Many.HELD], 0, 'HELD is 0 or 1');
           const key = toBytes(keys[from + i]!);
-          assert.equal(bytes.subarray(table[at + Many.KEY]!, table[at + Many.KEY]! + key.length), key, 'KEY is where the key is');
+          assert.equal([...bytes.subarray(table[at + Many.KEY]!, table[at + Many.KEY]! + key.length)], [...key], 'KEY is where the key is');
           const value = latin1(bytes.subarray(table[at + Many.VALUE]!, table[at + Many.VALUE]! + table[at + Many.NVALUE]!));
           const cas = (BigInt(table[at + Many.CAS_HIGH]!) << 32n) | BigInt(table[at + Many.CAS_LOW]!);
           answers.push({ value, flags: table[at + Many.FLAGS]!, cas, held: false });

@@ -13,6 +13,7 @@ import {
   ItemMark,
   MANY_STRIDE,
   Many,
+  manyAnswer,
   RemoveOption,
   StoreOption,
   type AddStat,
@@ -54,7 +55,7 @@ export class TsEngine implements EngineHandle {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
   private state: State | null = null;
   /** getMany's answer (every hit held, so no value bytes). */
-  private readonly many: ManyAnswer = { table: new Uint32Array(GET_MANY_MAX * MANY_STRIDE), base: 0, bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
+  private readonly many: ManyAnswer = manyAnswer(new Uint32Array(GET_MANY_MAX * MANY_STRIDE), new Uint8Array(0));
 
   constructor(private readonly getServerApi: GetServerApi) {}
 

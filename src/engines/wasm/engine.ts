@@ -11,7 +11,7 @@ import {
 } from '../../engine/stats.ts';
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, manyAnswer, StoreOption,
   type AddStat, type ManyAnswer, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit, type EngineHandle,
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
@@ -186,7 +186,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
     this.scratch = this.x.engineScratch();
-    this.many = { table: new Uint32Array(this.buffer), base: (this.scratch + IO_MANY) >>> 2, bytes: this.bytes, view: this.view };
+    this.many = manyAnswer(new Uint32Array(this.buffer), this.bytes, (this.scratch + IO_MANY) >>> 2);
     for (let cls = 1; cls <= classes; cls++) {
       this.server.log('info', slabClassLine(cls, this.chunkSize(cls), this.perslab(cls)));
     }
