@@ -85,6 +85,10 @@ const encoder = new TextEncoder();
 /** Where string keys are encoded (longer than any key the engine takes: those fail as too long). */
 const keyScratch = new Uint8Array(1024);
 
+/** keyScratch's first n bytes: one view per length, made once, not one per call. */
+const keyViews: Uint8Array[] = [];
+const scratchKey = (n: number): Uint8Array => (keyViews[n] ??= keyScratch.subarray(0, n));
+
 /** A key's bytes: a string encoded into the scratch (valid until the next call), bytes as they are. */
 function keyOf(key: Key): Uint8Array {
   if (typeof key !== 'string') return key;
@@ -97,10 +101,10 @@ function keyOf(key: Key): Uint8Array {
       if (c > 0x7f) break;
       keyScratch[i] = c;
     }
-    if (i === n) return keyScratch.subarray(0, n);
+    if (i === n) return scratchKey(n);
   }
   const { read, written } = encoder.encodeInto(key, keyScratch);
-  return read === n ? keyScratch.subarray(0, written) : encoder.encode(key);
+  return read === n ? scratchKey(written) : encoder.encode(key);
 }
 
 const valueOf = (value: Key): Uint8Array => (typeof value === 'string' ? encoder.encode(value) : value);
