@@ -3,9 +3,11 @@
 // the load generator to core 1; servers alternate run by run, each run on a fresh server. Reports
 // medians (and min–max) of ops/s, p50/p99, server CPU per request and RSS, each against memcached
 // from the same runs, beside the issue's targets. Prints a table and writes bench/results/server.md.
+// A fourth server, the floor (bench/floor.ts), is Node with wasmcached's transport and canned
+// replies: what a request costs in Node's I/O alone, so the results show how much wasmcached adds.
 // Run: npm run bench (BENCH_RUNS=3, BENCH_DURATION=4, BENCH_WARMUP=1, BENCH_ONLY=W1,W3a,memory,
-// BENCH_SERVERS=wasm: memcached and the named engines only). A run narrowed by BENCH_ONLY or
-// BENCH_SERVERS writes build/bench-partial.md instead of the results file.
+// BENCH_SERVERS=wasm,ts,floor: memcached and the named servers only). A run narrowed by BENCH_ONLY
+// or BENCH_SERVERS writes build/bench-partial.md instead of the results file.
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -20,6 +22,9 @@ const HOST = '127.0.0.1';
 const MEMCACHED = '/usr/bin/memcached';
 const LOADGEN = join(root, 'build', 'loadgen');
 const CLI = join(root, 'build', 'cli.js');
+const FLOOR_SOURCE = join(root, 'bench', 'floor.ts');
+/** The floor bundled as wasmcached is (build/cli.js), so neither runs through a TypeScript loader. */
+const FLOOR_SCRIPT = join(root, 'build', 'floor.js');
 const SERVER_CORE = '0';
 const LOADGEN_CORE = '1';
 /** Ports are taken in turn from this range, so a fresh server never waits on the last one's socket. */
@@ -39,7 +44,7 @@ const ONLY = (process.env['BENCH_ONLY'] ?? '')
   .split(',')
   .map((id) => id.trim().toLowerCase())
   .filter((id) => id !== '');
-const ENGINES = (process.env['BENCH_SERVERS'] ?? '')
+const SERVER_IDS = (process.env['BENCH_SERVERS'] ?? '')
   .split(',')
   .map((id) => id.trim().toLowerCase())
   .filter((id) => id !== '');
@@ -48,9 +53,13 @@ const ENGINES = (process.env['BENCH_SERVERS'] ?? '')
 
 /** One server under test: the command line for a fresh instance on a port with -m megabytes. */
 interface ServerKind {
+  /** What BENCH_SERVERS names it by. */
+  id: string;
   name: string;
   /** The subject the issue's targets are about; the others are reference points. */
   target: boolean;
+  /** false: it keeps no items (the floor), so the memory workload skips it. */
+  stores: boolean;
   argv(port: number, megabytes: number): string[];
 }
 
@@ -58,16 +67,22 @@ const commonFlags = (port: number, megabytes: number): string[] =>
   ['-t', '1', '-U', '0', '-l', HOST, '-p', String(port), '-m', String(megabytes)];
 
 const BASELINE = 'memcached';
+const TARGET = 'wasmcached -E wasm';
+const FLOOR = 'node floor';
 const SERVERS = ([
   {
+    id: 'memcached',
     name: BASELINE,
     target: false,
+    stores: true,
     // memcached refuses to run as root without a user to drop to.
     argv: (port, megabytes) => [MEMCACHED, ...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), ...commonFlags(port, megabytes)],
   },
-  { name: 'wasmcached -E wasm', target: true, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'wasm', ...commonFlags(port, megabytes)] },
-  { name: 'wasmcached -E ts', target: false, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'ts', ...commonFlags(port, megabytes)] },
-] satisfies ServerKind[]).filter((kind) => ENGINES.length === 0 || kind.name === BASELINE || ENGINES.some((engine) => kind.name.endsWith(`-E ${engine}`)));
+  { id: 'wasm', name: TARGET, target: true, stores: true, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'wasm', ...commonFlags(port, megabytes)] },
+  { id: 'ts', name: 'wasmcached -E ts', target: false, stores: true, argv: (port, megabytes) => [process.execPath, CLI, '-E', 'ts', ...commonFlags(port, megabytes)] },
+  // Node and wasmcached's transport answering with canned replies and no store (bench/floor.ts).
+  { id: 'floor', name: FLOOR, target: false, stores: false, argv: (port) => [process.execPath, FLOOR_SCRIPT, String(port), HOST] },
+] satisfies ServerKind[]).filter((kind) => SERVER_IDS.length === 0 || kind.name === BASELINE || SERVER_IDS.includes(kind.id));
 
 /** build/loadgen's options (its CLI contract), without host, port and timing. */
 interface Load {
@@ -508,6 +523,22 @@ function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: M
       }
       if (gains.length > 0 && Number.isFinite(one)) lines.push(`- ${kind.name}: ${gains.join(', ')}`);
     }
+    const overFloor = workloads.flatMap((w) => {
+      const of = (name: string, measure: (s: Sample) => number): number => median((samples.get(key(w, name)) ?? []).map(measure));
+      const floorCpu = of(FLOOR, (s) => s.cpuPerOp);
+      const cpu = of(TARGET, (s) => s.cpuPerOp);
+      if (!Number.isFinite(floorCpu) || !Number.isFinite(cpu)) return [];
+      const baseCpu = of(BASELINE, (s) => s.cpuPerOp);
+      return [
+        `- ${w.id}: CPU/op ${fmt(cpu / floorCpu, 2)}x the floor's (${cpu >= floorCpu ? '+' : '−'}${fmt(Math.abs(cpu - floorCpu), 2)} µs; the floor is ${fmt(floorCpu / baseCpu, 2)}x memcached's), ` +
+          `ops/s ${fmt(of(TARGET, (s) => s.opsPerSec) / of(FLOOR, (s) => s.opsPerSec), 2)}x the floor's`,
+      ];
+    });
+    if (overFloor.length > 0) {
+      lines.push('');
+      lines.push(`Over Node's floor (${TARGET} against ${FLOOR}, medians of the same runs): what wasmcached adds to Node's own I/O.`);
+      lines.push(...overFloor);
+    }
   }
   if (memory.size > 0) {
     const base = memory.get(BASELINE) ?? [];
@@ -549,6 +580,9 @@ function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: M
   lines.push('- CPU µs/op is the server process\'s utime+stime (/proc/<pid>/stat, all threads) over the timed run,');
   lines.push(`  divided by its ops; the clock is ${CLOCK_TICKS} ticks/s, so short runs round to ${fmt(1000 / CLOCK_TICKS, 0)} ms of CPU.`);
   lines.push('- RSS is VmRSS (/proc/<pid>/status) at the end of the timed run.');
+  lines.push(`- ${FLOOR} is bench/floor.ts: Node with wasmcached's transport (the stream handles, one shared read buffer,`);
+  lines.push('  one write per read\'s replies) answering with canned replies from no store: every get returns the last');
+  lines.push('  value set, for any key. It is the least a Node server does per request; no engine can go below it.');
   return `${lines.join('\n')}\n`;
 }
 
@@ -563,6 +597,12 @@ async function main(): Promise<number> {
   const withMemory = selected(MEMORY_ID);
   const unknown = ONLY.filter((id) => id !== MEMORY_ID && !WORKLOADS.some((w) => w.id.toLowerCase() === id));
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown workload ${unknown.join(', ')}`);
+  if (SERVERS.some((kind) => kind.name === FLOOR)) {
+    const { buildSync } = await import('esbuild');
+    buildSync({ entryPoints: [FLOOR_SOURCE], outfile: FLOOR_SCRIPT, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  }
+  const unknownServers = SERVER_IDS.filter((id) => !SERVERS.some((kind) => kind.id === id));
+  if (unknownServers.length > 0) throw new Error(`BENCH_SERVERS: unknown server ${unknownServers.join(', ')} (wasm, ts, floor)`);
 
   const samples = new Map<string, Sample[]>();
   const memory = new Map<string, MemorySample[]>();
@@ -601,7 +641,7 @@ async function main(): Promise<number> {
   }
   if (withMemory) {
     for (let run = 1; run <= RUNS; run++) {
-      for (const kind of SERVERS) {
+      for (const kind of SERVERS.filter((k) => k.stores)) {
         const sample = await attempt(`memory run ${run}/${RUNS} ${kind.name}`, () => runMemory(kind));
         if (sample === undefined) continue;
         const list = memory.get(kind.name) ?? [];
@@ -613,7 +653,7 @@ async function main(): Promise<number> {
 
   const markdown = report(workloads, samples, memory, failures);
   process.stdout.write(markdown);
-  const partial = ONLY.length > 0 || ENGINES.length > 0;
+  const partial = ONLY.length > 0 || SERVER_IDS.length > 0;
   const out = partial ? join('build', 'bench-partial.md') : join('bench', 'results', 'server.md');
   mkdirSync(dirname(join(root, out)), { recursive: true });
   writeFileSync(join(root, out), markdown);
