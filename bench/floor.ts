@@ -16,6 +16,8 @@ const LF = 0x0a;
 const CR = 0x0d;
 /** Values this long or longer go out by reference, as wasmcached's do (its copy limit). */
 const BY_REFERENCE = 4096;
+/** Set data with this much still to come is read by the kernel straight into its buffer, as wasmcached does. */
+const READ_INTO_MIN = 16 * 1024;
 const OUT_BYTES = 64 * 1024;
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 const VALUE_ = ascii('VALUE ');
@@ -62,12 +64,15 @@ class FloorConnection {
     let pos = 0;
     while (pos < end) {
       if (this.dataLeft > 0) {
+        const target = this.target!;
         const n = Math.min(this.dataLeft, end - pos);
-        this.target!.set(buf.subarray(pos, pos + n), this.dataAt);
+        // A read into the target (readInto) put its bytes in place already.
+        if (buf.buffer !== target.buffer) target.set(buf.subarray(pos, pos + n), this.dataAt);
         this.dataAt += n;
         this.dataLeft -= n;
         pos += n;
         if (this.dataLeft === 0) this.setDone();
+        else if (this.dataLeft >= READ_INTO_MIN && pos === end) this.peer.readInto?.(target.subarray(this.dataAt));
         continue;
       }
       const lf = buf.indexOf(LF, pos);
