@@ -1,12 +1,17 @@
-// The floor: Node and wasmcached's own transport (src/server/stream-handle.ts) answering
-// build/loadgen with canned replies, with no store, no hash table and no engine. bench/server.ts
-// runs it beside memcached and wasmcached, so each workload shows what a request costs in Node's
-// I/O alone, which no storage engine can remove, and how much wasmcached adds on top of it.
+// The floor: Node and wasmcached's own transport (src/server/stream-handle.ts) serving
+// build/loadgen from the simplest store there is, with no engine. bench/server.ts runs it beside
+// memcached and wasmcached, so each workload shows what a request costs in Node's I/O (and in
+// the copies and memory traffic any cache has), which no storage engine can remove, and how much
+// wasmcached adds on top of it.
 //
-// It speaks only what the load generator sends: `get` with one or more keys, `set <key> <flags>
-// <exptime> <bytes>` with its data (copied into one buffer, which every get then returns for any
-// key), and `stats` (an empty list). Anything else closes the connection.
-// bench/server.ts bundles it into build/floor.js and starts it: node build/floor.js <port> [host].
+// The store is a direct-mapped table of -m megabytes: a key's value lives in the slot its number
+// picks (the load generator's keys are `key:` and digits), and a set there overwrites whatever
+// key was in it. There is no hash table, LRU, expiry, CAS, reference count or statistic. So a
+// set over a value that a queued write is still sending changes what it sends; the load
+// generator's values are all the same bytes, so that cannot show. It speaks only what the load
+// generator sends: `get` with one or more keys, `set <key> <flags> <exptime> <bytes>` with its
+// data, and `stats` (an empty list). Anything else closes the connection.
+// bench/server.ts bundles it into build/floor.js and starts it: node build/floor.js <port> <host> <megabytes>.
 
 import { createServer, type Socket } from 'node:net';
 import { Sent } from '../src/server/connection.ts';
@@ -14,9 +19,10 @@ import { adoptConnections, socketPeer, type Peer } from '../src/server/stream-ha
 
 const LF = 0x0a;
 const CR = 0x0d;
+const SPACE = 0x20;
 /** Values this long or longer go out by reference, as wasmcached's do (its copy limit). */
 const BY_REFERENCE = 4096;
-/** Set data with this much still to come is read by the kernel straight into its buffer, as wasmcached does. */
+/** Set data with this much still to come is read by the kernel straight into its slot, as wasmcached reads into the item. */
 const READ_INTO_MIN = 16 * 1024;
 const OUT_BYTES = 64 * 1024;
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -25,30 +31,59 @@ const END = ascii('END\r\n');
 const STORED = ascii('STORED\r\n');
 const CRLF = ascii('\r\n');
 
-/** The last value stored (its buffer holds the CRLF after it), as every get returns it. */
-let stored: Uint8Array | undefined;
-let storedValue: Uint8Array | undefined;
-/** " 0 <length>\r\n" for the stored value. */
-let storedSuffix = ascii(' 0 0\r\n');
-/** The stored value is a part of the replies being built, or of a write still queued: not to be reused. */
-let storedInParts = false;
-/** A buffer a set may read its data into (a stored value no write holds any more). */
-let spare: Uint8Array | undefined;
+/** The value table: `slots` slots of a value and its CRLF each, made at the first set (every value of a run has one length). */
+class Table {
+  readonly slots: number;
+  readonly bytes: Uint8Array;
+  /** 1 where a slot holds a value. */
+  readonly filled: Uint8Array;
+  /** " 0 <length>\r\n", the rest of a VALUE line. */
+  readonly suffix: Uint8Array;
+
+  constructor(
+    megabytes: number,
+    readonly valueLength: number,
+  ) {
+    this.slots = Math.max(1, Math.floor((megabytes * 1024 * 1024) / (valueLength + 2)));
+    this.bytes = new Uint8Array(this.slots * (valueLength + 2));
+    this.filled = new Uint8Array(this.slots);
+    this.suffix = ascii(` 0 ${valueLength}\r\n`);
+  }
+
+  /** Where the slot of the key at buf[from, to) starts: the number its trailing digits spell, modulo the slots. */
+  slotOf(buf: Uint8Array, from: number, to: number): number {
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const digit = buf[i]! - 0x30;
+      n = digit >= 0 && digit <= 9 ? (n * 10 + digit) % this.slots : 0;
+    }
+    return n;
+  }
+
+  at(slot: number): number {
+    return slot * (this.valueLength + 2);
+  }
+}
+
+let table: Table | undefined;
 /** Where replies are built; replaced once a queued write holds it. */
 let out = new Uint8Array(OUT_BYTES);
 
 class FloorConnection {
   /** A line cut by the end of a read, waiting for the rest. */
   private partial: Uint8Array | undefined;
-  /** Bytes of set data (and its CRLF) still to come, and where they go. */
+  /** The slot set data goes to, bytes of it (and its CRLF) still to come, and where they go. */
+  private slot = 0;
   private dataLeft = 0;
   private dataAt = 0;
-  private target: Uint8Array | undefined;
   private parts: Uint8Array[] = [];
   private from = 0;
   private at = 0;
 
-  constructor(private readonly peer: Peer) {}
+  constructor(
+    private readonly peer: Peer,
+    private readonly megabytes: number,
+  ) {}
 
   data(chunk: Uint8Array, length: number): void {
     let buf = chunk;
@@ -64,15 +99,18 @@ class FloorConnection {
     let pos = 0;
     while (pos < end) {
       if (this.dataLeft > 0) {
-        const target = this.target!;
+        const bytes = table!.bytes;
         const n = Math.min(this.dataLeft, end - pos);
-        // A read into the target (readInto) put its bytes in place already.
-        if (buf.buffer !== target.buffer) target.set(buf.subarray(pos, pos + n), this.dataAt);
+        // A read into the slot (readInto) put its bytes in place already.
+        if (buf.buffer !== bytes.buffer) bytes.set(buf.subarray(pos, pos + n), this.dataAt);
         this.dataAt += n;
         this.dataLeft -= n;
         pos += n;
-        if (this.dataLeft === 0) this.setDone();
-        else if (this.dataLeft >= READ_INTO_MIN && pos === end) this.peer.readInto?.(target.subarray(this.dataAt));
+        if (this.dataLeft === 0) {
+          if (!this.setDone()) return this.peer.destroy();
+        } else if (this.dataLeft >= READ_INTO_MIN && pos === end) {
+          this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft));
+        }
         continue;
       }
       const lf = buf.indexOf(LF, pos);
@@ -90,14 +128,10 @@ class FloorConnection {
   /** One command line, buf[pos, end) without its line end; false: not one the floor answers. */
   private line(buf: Uint8Array, pos: number, end: number): boolean {
     if (startsWith(buf, pos, end, 'get ')) {
-      if (storedValue === undefined) {
-        this.bytes(END);
-        return true;
-      }
       let p = pos + 4;
       while (p < end) {
         let q = p;
-        while (q < end && buf[q] !== 0x20) q++;
+        while (q < end && buf[q] !== SPACE) q++;
         if (q > p) this.value(buf, p, q);
         p = q + 1;
       }
@@ -105,19 +139,21 @@ class FloorConnection {
       return true;
     }
     if (startsWith(buf, pos, end, 'set ')) {
-      // set <key> <flags> <exptime> <bytes>: the last field is the length.
+      // set <key> <flags> <exptime> <bytes>: the key is the second field, the length the last.
+      let keyEnd = pos + 4;
+      while (keyEnd < end && buf[keyEnd] !== SPACE) keyEnd++;
       let p = end;
-      while (p > pos && buf[p - 1] !== 0x20) p--;
-      if (p === end) return false;
+      while (p > keyEnd && buf[p - 1] !== SPACE) p--;
+      if (p === end || p === keyEnd) return false;
       let n = 0;
       for (let i = p; i < end; i++) {
         const digit = buf[i]! - 0x30;
         if (digit < 0 || digit > 9) return false;
         n = n * 10 + digit;
       }
-      this.target = spare !== undefined && spare.length === n + 2 ? spare : new Uint8Array(n + 2);
-      spare = undefined;
-      this.dataAt = 0;
+      if (table?.valueLength !== n) table = new Table(this.megabytes, n);
+      this.slot = table.slotOf(buf, pos + 4, keyEnd);
+      this.dataAt = table.at(this.slot);
       this.dataLeft = n + 2;
       return true;
     }
@@ -128,33 +164,34 @@ class FloorConnection {
     return false;
   }
 
-  private setDone(): void {
-    const data = this.target!;
-    this.target = undefined;
-    const n = data.length - 2;
-    if (data[n] !== CR || data[n + 1] !== LF) return this.peer.destroy();
-    if (storedValue?.length !== n) storedSuffix = ascii(` 0 ${n}\r\n`);
-    if (!storedInParts) spare = stored;
-    stored = data;
-    storedValue = data.subarray(0, n);
-    storedInParts = false;
+  /** The set's data is in its slot; false when no CRLF followed it. */
+  private setDone(): boolean {
+    const t = table!;
+    if (t.bytes[this.dataAt - 2] !== CR || t.bytes[this.dataAt - 1] !== LF) return false;
+    t.filled[this.slot] = 1;
     this.bytes(STORED);
+    return true;
   }
 
-  /** "VALUE <key> 0 <n>\r\n<data>\r\n" for the key at buf[from, to). */
+  /** "VALUE <key> 0 <n>\r\n<data>\r\n" for the key at buf[from, to), if its slot holds a value. */
   private value(buf: Uint8Array, from: number, to: number): void {
-    const data = storedValue!;
-    this.room(VALUE_.length + (to - from) + storedSuffix.length + Math.min(data.length, BY_REFERENCE) + 2);
+    const t = table;
+    if (t === undefined) return;
+    const slot = t.slotOf(buf, from, to);
+    if (t.filled[slot] === 0) return;
+    const n = t.valueLength;
+    this.room(VALUE_.length + (to - from) + t.suffix.length + Math.min(n, BY_REFERENCE) + 2);
     this.bytes(VALUE_);
     out.set(buf.subarray(from, to), this.at);
     this.at += to - from;
-    this.bytes(storedSuffix);
-    if (data.length >= BY_REFERENCE) {
+    this.bytes(t.suffix);
+    const at = t.at(slot);
+    if (n >= BY_REFERENCE) {
       this.cut();
-      this.parts.push(data);
-      storedInParts = true;
+      this.parts.push(t.bytes.subarray(at, at + n));
     } else {
-      this.bytes(data);
+      out.set(t.bytes.subarray(at, at + n), this.at);
+      this.at += n;
     }
     this.bytes(CRLF);
   }
@@ -184,12 +221,8 @@ class FloorConnection {
     if (parts.length === 0) return;
     const sent = this.peer.send(parts);
     this.parts = [];
-    if (sent === Sent.COPIED) {
-      storedInParts = false;
-    } else {
-      // The write holds out (and the stored value, if it went by reference) until it is done.
-      out = new Uint8Array(OUT_BYTES);
-    }
+    // A queued write holds `out` until it is done: later replies go to a new one.
+    if (sent !== Sent.COPIED) out = new Uint8Array(OUT_BYTES);
     if (sent === Sent.FULL) this.peer.pauseReading();
     this.from = this.at = 0;
   }
@@ -207,9 +240,10 @@ function startsWith(buf: Uint8Array, pos: number, end: number, word: string): bo
 
 const port = Number(process.argv[2]);
 const host = process.argv[3] ?? '127.0.0.1';
-if (!Number.isInteger(port) || port <= 0) throw new Error('usage: floor.ts <port> [host]');
+const megabytes = Number(process.argv[4] ?? 64);
+if (!Number.isInteger(port) || port <= 0 || !(megabytes > 0)) throw new Error('usage: floor.js <port> <host> <megabytes>');
 const serve = (peer: Peer): void => {
-  const connection = new FloorConnection(peer);
+  const connection = new FloorConnection(peer, megabytes);
   peer.start({ data: (chunk, length) => connection.data(chunk, length), drain: () => connection.drain(), closed: () => {} });
 };
 const server = createServer((socket: Socket) => serve(socketPeer(socket)));
