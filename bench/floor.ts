@@ -6,7 +6,8 @@
 //
 // The store is a direct-mapped table of -m megabytes: a key's value lives in the slot its number
 // picks (the load generator's keys are `key:` and digits), and a set there overwrites whatever
-// key was in it. There is no hash table, LRU, expiry, CAS, reference count or statistic. So a
+// key was in it. Replies are built with wasmcached's own reply buffer and VALUE line (Output,
+// valueLine). There is no hash table, LRU, expiry, CAS, reference count or statistic. So a
 // set over a value that a queued write is still sending changes what it sends; the load
 // generator's values are all the same bytes, so that cannot show. It speaks only what the load
 // generator sends: `get` with one or more keys, `set <key> <flags> <exptime> <bytes>` with its
@@ -14,6 +15,9 @@
 // bench/server.ts bundles it into build/floor.js and starts it: node build/floor.js <port> <host> <megabytes>.
 
 import { createServer, type Socket } from 'node:net';
+import { parseI32 } from '../src/protocol/numbers.ts';
+import { Output, encodeAscii } from '../src/protocol/output.ts';
+import { valueLine } from '../src/protocol/text/reply.ts';
 import { Sent } from '../src/server/connection.ts';
 import { adoptConnections, socketPeer, type Peer } from '../src/server/stream-handle.ts';
 
@@ -24,12 +28,8 @@ const SPACE = 0x20;
 const BY_REFERENCE = 4096;
 /** Set data with this much still to come is read by the kernel straight into its slot, as wasmcached reads into the item. */
 const READ_INTO_MIN = 16 * 1024;
-const OUT_BYTES = 64 * 1024;
-const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
-const VALUE_ = ascii('VALUE ');
-const END = ascii('END\r\n');
-const STORED = ascii('STORED\r\n');
-const CRLF = ascii('\r\n');
+const END = encodeAscii('END\r\n');
+const STORED = encodeAscii('STORED\r\n');
 
 /** The value table: `slots` slots of a value and its CRLF each, made at the first set (every value of a run has one length). */
 class Table {
@@ -37,8 +37,6 @@ class Table {
   readonly bytes: Uint8Array;
   /** 1 where a slot holds a value. */
   readonly filled: Uint8Array;
-  /** " 0 <length>\r\n", the rest of a VALUE line. */
-  readonly suffix: Uint8Array;
 
   constructor(
     megabytes: number,
@@ -47,7 +45,6 @@ class Table {
     this.slots = Math.max(1, Math.floor((megabytes * 1024 * 1024) / (valueLength + 2)));
     this.bytes = new Uint8Array(this.slots * (valueLength + 2));
     this.filled = new Uint8Array(this.slots);
-    this.suffix = ascii(` 0 ${valueLength}\r\n`);
   }
 
   /** Where the slot of the key at buf[from, to) starts: the number its trailing digits spell, modulo the slots. */
@@ -66,8 +63,8 @@ class Table {
 }
 
 let table: Table | undefined;
-/** Where replies are built; replaced once a queued write holds it. */
-let out = new Uint8Array(OUT_BYTES);
+/** The replies, built as wasmcached builds them: one Output for every connection. */
+const out = new Output();
 
 class FloorConnection {
   /** A line cut by the end of a read, waiting for the rest. */
@@ -76,9 +73,6 @@ class FloorConnection {
   private slot = 0;
   private dataLeft = 0;
   private dataAt = 0;
-  private parts: Uint8Array[] = [];
-  private from = 0;
-  private at = 0;
 
   constructor(
     private readonly peer: Peer,
@@ -95,7 +89,6 @@ class FloorConnection {
       end = buf.length;
       this.partial = undefined;
     }
-    this.from = this.at = 0;
     let pos = 0;
     while (pos < end) {
       if (this.dataLeft > 0) {
@@ -107,7 +100,7 @@ class FloorConnection {
         this.dataLeft -= n;
         pos += n;
         if (this.dataLeft === 0) {
-          if (!this.setDone()) return this.peer.destroy();
+          if (!this.setDone()) return this.close();
         } else if (this.dataLeft >= READ_INTO_MIN && pos === end) {
           this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft));
         }
@@ -119,7 +112,7 @@ class FloorConnection {
         break;
       }
       const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
-      if (!this.line(buf, pos, lineEnd)) return this.peer.destroy();
+      if (!this.line(buf, pos, lineEnd)) return this.close();
       pos = lf + 1;
     }
     this.flush();
@@ -135,7 +128,7 @@ class FloorConnection {
         if (q > p) this.value(buf, p, q);
         p = q + 1;
       }
-      this.bytes(END);
+      out.raw(END);
       return true;
     }
     if (startsWith(buf, pos, end, 'set ')) {
@@ -145,12 +138,8 @@ class FloorConnection {
       let p = end;
       while (p > keyEnd && buf[p - 1] !== SPACE) p--;
       if (p === end || p === keyEnd) return false;
-      let n = 0;
-      for (let i = p; i < end; i++) {
-        const digit = buf[i]! - 0x30;
-        if (digit < 0 || digit > 9) return false;
-        n = n * 10 + digit;
-      }
+      const n = parseI32(buf, p, end);
+      if (!(n >= 0)) return false;
       if (table?.valueLength !== n) table = new Table(this.megabytes, n);
       this.slot = table.slotOf(buf, pos + 4, keyEnd);
       this.dataAt = table.at(this.slot);
@@ -158,7 +147,7 @@ class FloorConnection {
       return true;
     }
     if (startsWith(buf, pos, end, 'stats')) {
-      this.bytes(END);
+      out.raw(END);
       return true;
     }
     return false;
@@ -169,7 +158,7 @@ class FloorConnection {
     const t = table!;
     if (t.bytes[this.dataAt - 2] !== CR || t.bytes[this.dataAt - 1] !== LF) return false;
     t.filled[this.slot] = 1;
-    this.bytes(STORED);
+    out.raw(STORED);
     return true;
   }
 
@@ -180,51 +169,28 @@ class FloorConnection {
     const slot = t.slotOf(buf, from, to);
     if (t.filled[slot] === 0) return;
     const n = t.valueLength;
-    this.room(VALUE_.length + (to - from) + t.suffix.length + Math.min(n, BY_REFERENCE) + 2);
-    this.bytes(VALUE_);
-    out.set(buf.subarray(from, to), this.at);
-    this.at += to - from;
-    this.bytes(t.suffix);
-    const at = t.at(slot);
-    if (n >= BY_REFERENCE) {
-      this.cut();
-      this.parts.push(t.bytes.subarray(at, at + n));
-    } else {
-      out.set(t.bytes.subarray(at, at + n), this.at);
-      this.at += n;
-    }
-    this.bytes(CRLF);
+    valueLine(out, buf, from, to - from, 0, n, -1);
+    if (n >= BY_REFERENCE) out.reference(t.bytes, t.at(slot), n);
+    else out.bytes(t.bytes, t.at(slot), n);
+    out.crlf();
   }
 
-  private bytes(bytes: Uint8Array): void {
-    this.room(bytes.length);
-    out.set(bytes, this.at);
-    this.at += bytes.length;
-  }
-
-  /** Makes room for n more bytes in `out`, sending what is there first if it must. */
-  private room(n: number): void {
-    if (this.at + n <= out.length) return;
-    this.flush();
-    if (n > out.length) out = new Uint8Array(n);
-  }
-
-  /** Ends the current piece of `out` as a part. */
-  private cut(): void {
-    if (this.at > this.from) this.parts.push(out.subarray(this.from, this.at));
-    this.from = this.at;
-  }
-
+  /** Sends the replies as wasmcached's connection does: the reply buffer is reused once the kernel has them. */
   private flush(): void {
-    this.cut();
-    const parts = this.parts;
-    if (parts.length === 0) return;
-    const sent = this.peer.send(parts);
-    this.parts = [];
-    // A queued write holds `out` until it is done: later replies go to a new one.
-    if (sent !== Sent.COPIED) out = new Uint8Array(OUT_BYTES);
-    if (sent === Sent.FULL) this.peer.pauseReading();
-    this.from = this.at = 0;
+    if (out.length === 0) return;
+    const sent = this.peer.send(out.take());
+    if (sent === Sent.COPIED) {
+      out.recycle();
+    } else {
+      out.keepTaken();
+      if (sent === Sent.FULL) this.peer.pauseReading();
+    }
+  }
+
+  /** Drops what this connection had not sent yet, then closes it. */
+  private close(): void {
+    out.clear();
+    this.peer.destroy();
   }
 
   drain(): void {

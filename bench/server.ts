@@ -59,7 +59,7 @@ interface ServerKind {
   name: string;
   /** The subject the issue's targets are about; the others are reference points. */
   target: boolean;
-  /** false: it keeps no items (the floor), so the memory workload skips it. */
+  /** false: not a cache whose memory per item means anything (the floor's table has no item headers or index), so the memory workload skips it. */
   stores: boolean;
   argv(port: number, megabytes: number): string[];
 }
@@ -599,12 +599,12 @@ async function main(): Promise<number> {
   const withMemory = selected(MEMORY_ID);
   const unknown = ONLY.filter((id) => id !== MEMORY_ID && !WORKLOADS.some((w) => w.id.toLowerCase() === id));
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown workload ${unknown.join(', ')}`);
+  const unknownServers = SERVER_IDS.filter((id) => !SERVERS.some((kind) => kind.id === id));
+  if (unknownServers.length > 0) throw new Error(`BENCH_SERVERS: unknown server ${unknownServers.join(', ')} (wasm, ts, floor)`);
   if (SERVERS.some((kind) => kind.name === FLOOR)) {
     const { buildSync } = await import('esbuild');
     buildSync({ entryPoints: [FLOOR_SOURCE], outfile: FLOOR_SCRIPT, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
   }
-  const unknownServers = SERVER_IDS.filter((id) => !SERVERS.some((kind) => kind.id === id));
-  if (unknownServers.length > 0) throw new Error(`BENCH_SERVERS: unknown server ${unknownServers.join(', ')} (wasm, ts, floor)`);
 
   const samples = new Map<string, Sample[]>();
   const memory = new Map<string, MemorySample[]>();
