@@ -1,12 +1,14 @@
-// Hash table of item offsets with chaining through IT_HNEXT, expanded incrementally;
-// cf. memcached assoc.c. While expanding, old buckets below expandBucket have moved to the
-// new table; every insert moves EXPAND_STEP more, so no single call rehashes everything.
-// Tables of power p live in region A or B by the parity of (maxPower - p), so the old and the
-// new table never overlap and neither ever needs memory beyond what engineInit laid out.
+// Hash table of item offsets with chaining through IT_HNEXT, expanded incrementally and in place;
+// cf. memcached assoc.c, which moves the chains into a second table twice the size. Here the
+// table of power p + 1 is the table of power p extended over the memory after it: bucket b splits
+// into b and b + 2^p (the key's next hash bit decides). While expanding, buckets below
+// expandBucket have split and the rest are still read with the smaller mask; every insert splits
+// EXPAND_STEP more, so no single call rehashes everything. The region is sized for the largest
+// table, and the tables before it cost nothing beyond it.
 
 import {
-  IT_HNEXT, IT_HV, ST_EXPAND_BUCKET, ST_EXPANDING, ST_HASH_ITEMS, ST_HASHPOWER, ST_MAXPOWER, ST_OLD, ST_PRIMARY,
-  hashA, hashB, itKey, itNkey,
+  IT_HNEXT, IT_HV, ST_EXPAND_BUCKET, ST_EXPANDING, ST_HASH_ITEMS, ST_HASHPOWER, ST_MAXPOWER, ST_TABLE,
+  hashTable, itKey, itNkey,
 } from './layout';
 
 const EXPAND_STEP: u32 = 2;
@@ -16,12 +18,7 @@ export let maxPower: u32 = 16;
 export let hashItems: u32 = 0;
 export let expanding: bool = false;
 let expandBucket: u32 = 0;
-let primary: usize = 0;
-let old: usize = 0;
-
-@inline function region(power: u32): usize {
-  return ((maxPower - power) & 1) == 0 ? hashA : hashB;
-}
+let table: usize = 0;
 
 /** Writes the table's state into the saved-state area at `at` (see layout.ts). */
 export function assocStateSave(at: usize): void {
@@ -30,8 +27,7 @@ export function assocStateSave(at: usize): void {
   store<u32>(at, hashItems, ST_HASH_ITEMS);
   store<u32>(at, expanding ? 1 : 0, ST_EXPANDING);
   store<u32>(at, expandBucket, ST_EXPAND_BUCKET);
-  store<u32>(at, <u32>primary, ST_PRIMARY);
-  store<u32>(at, <u32>old, ST_OLD);
+  store<u32>(at, <u32>table, ST_TABLE);
 }
 
 export function assocStateLoad(at: usize): void {
@@ -40,8 +36,7 @@ export function assocStateLoad(at: usize): void {
   hashItems = load<u32>(at, ST_HASH_ITEMS);
   expanding = load<u32>(at, ST_EXPANDING) != 0;
   expandBucket = load<u32>(at, ST_EXPAND_BUCKET);
-  primary = load<u32>(at, ST_PRIMARY);
-  old = load<u32>(at, ST_OLD);
+  table = load<u32>(at, ST_TABLE);
 }
 
 export function assocInit(power: u32, maxP: u32): void {
@@ -50,22 +45,20 @@ export function assocInit(power: u32, maxP: u32): void {
   hashItems = 0;
   expanding = false;
   expandBucket = 0;
-  primary = region(power);
-  old = 0;
-  memory.fill(primary, 0, (<usize>1 << power) << 2);
+  table = hashTable;
+  memory.fill(table, 0, (<usize>1 << power) << 2);
 }
 
-/** Bytes a table of the largest power takes, and the other region: for engineInit's layout. */
-export function assocRegionBytes(maxP: u32, parity: u32): usize {
-  return (<usize>1 << (maxP - parity)) << 2;
+/** Bytes the table of the largest power takes: for engineInit's layout. */
+export function assocRegionBytes(maxP: u32): usize {
+  return (<usize>1 << maxP) << 2;
 }
 
 @inline function bucket(hv: u32): usize {
-  if (expanding) {
-    const ob = hv & ((<u32>1 << (hashpower - 1)) - 1);
-    if (ob >= expandBucket) return old + (<usize>ob << 2);
-  }
-  return primary + (<usize>(hv & ((<u32>1 << hashpower) - 1)) << 2);
+  let mask: u32 = (<u32>1 << hashpower) - 1;
+  // A bucket not yet split is read as the smaller table's.
+  if (expanding && (hv & (mask >>> 1)) >= expandBucket) mask >>>= 1;
+  return table + (<usize>(hv & mask) << 2);
 }
 
 /**
@@ -94,9 +87,7 @@ export function assocInsert(it: usize, hv: u32): void {
   if (expanding) {
     expandStep(EXPAND_STEP);
   } else if (hashpower < maxPower && <u64>hashItems > ((<u64>1 << hashpower) * 3) / 2) {
-    old = primary;
     hashpower++;
-    primary = region(hashpower);
     expanding = true;
     expandBucket = 0;
     expandStep(EXPAND_STEP);
@@ -116,38 +107,35 @@ export function assocDelete(it: usize, hv: u32): void {
   hashItems--;
 }
 
+/** Splits the next n buckets of the smaller table into their two buckets of the larger. */
 function expandStep(n: u32): void {
-  const oldSize: u32 = <u32>1 << (hashpower - 1);
+  const half: u32 = <u32>1 << (hashpower - 1);
   const mask: u32 = (<u32>1 << hashpower) - 1;
   for (let i: u32 = 0; i < n && expanding; i++) {
-    const ob = expandBucket;
-    store<u32>(primary + (<usize>ob << 2), 0);
-    store<u32>(primary + (<usize>(ob + oldSize) << 2), 0);
-    let it: usize = load<u32>(old + (<usize>ob << 2));
+    const low = table + (<usize>expandBucket << 2);
+    let it: usize = load<u32>(low);
+    store<u32>(low, 0);
+    // Never part of a smaller table since the region was laid out, but a restored image or a
+    // relayout may have left bytes there.
+    store<u32>(low + (<usize>half << 2), 0);
     while (it != 0) {
       const next: usize = load<u32>(it, IT_HNEXT);
-      const slot = primary + (<usize>(load<u32>(it, IT_HV) & mask) << 2);
+      const slot = table + (<usize>(load<u32>(it, IT_HV) & mask) << 2);
       store<u32>(it, load<u32>(slot), IT_HNEXT);
       store<u32>(slot, <u32>it);
       it = next;
     }
-    store<u32>(old + (<usize>ob << 2), 0);
     expandBucket++;
-    if (expandBucket == oldSize) expanding = false;
+    if (expandBucket == half) expanding = false;
   }
 }
 
 /** Self-check: counts the items in every live chain, each findable by its own key. */
 export function assocCount(): u32 {
   let n: u32 = 0;
-  const size: u32 = <u32>1 << hashpower;
-  for (let b: u32 = 0; b < size; b++) {
-    if (expanding && (b & ((size >>> 1) - 1)) >= expandBucket) continue;
-    n += chainLength(load<u32>(primary + (<usize>b << 2)));
-  }
-  if (expanding) {
-    for (let b: u32 = expandBucket; b < size >>> 1; b++) n += chainLength(load<u32>(old + (<usize>b << 2)));
-  }
+  // While expanding, the buckets in use are the smaller table's and the upper halves split so far.
+  const live: u32 = expanding ? (<u32>1 << (hashpower - 1)) + expandBucket : <u32>1 << hashpower;
+  for (let b: u32 = 0; b < live; b++) n += chainLength(load<u32>(table + (<usize>b << 2)));
   return n;
 }
 

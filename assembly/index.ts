@@ -63,18 +63,16 @@ export function engineInit(
   const hashAt = (sizesAt + sizesBytes + 63) & ~63;
   // Classes first: the most items memory can hold sizes the hash table. The class table does
   // not depend on where the hash tables and pages go, so it is built once, here.
-  setRegions(base, classesAt, statsAt, sizesAt, 0, 0, 0);
+  setRegions(base, classesAt, statsAt, sizesAt, 0, 0);
   if (!memoryEnsure(<u64>hashAt)) return INIT_NO_MEMORY;
   const nclasses = slabsInit(chunkSize, factor, pages);
   const maxItems = <u64>pages * <u64>load<u32>(classRec(1), CL_PERSLAB);
   let maxP = power;
   while (maxP < 30 && ((<u64>1 << maxP) * 3) / 2 < maxItems) maxP++;
-  const aBytes = assocRegionBytes(maxP, 0);
-  const bBytes = assocRegionBytes(maxP, 1);
-  const pagesAt = (hashAt + aBytes + bBytes + 4095) & ~4095;
+  const pagesAt = (hashAt + assocRegionBytes(maxP) + 4095) & ~4095;
   const end = <u64>pagesAt + <u64>pagesTotal * <u64>pageSize;
   if (end > MEMORY_MAX || !memoryEnsure(end)) return INIT_NO_MEMORY;
-  setRegions(base, classesAt, statsAt, sizesAt, hashAt, hashAt + aBytes, pagesAt);
+  setRegions(base, classesAt, statsAt, sizesAt, hashAt, pagesAt);
   assocInit(power, maxP);
   itemsReset();
   lruMaintainReset();

@@ -9,7 +9,7 @@
 //   CLASSES ................ MAX_CLASSES class records of CLASS_SIZE bytes
 //   STATS .................. MAX_CLASSES x CLASS_STATS u64 counters, then GLOBAL_STATS u64s
 //   SIZES .................. track_sizes histogram: item_size_max/32 + 1 u32 buckets (or none)
-//   HASH_A, HASH_B ......... the two hash table regions (tables of alternating power)
+//   HASH ................... the hash table, sized for its largest power (it grows in place)
 //   PAGES .................. pagesTotal slab pages, handed to classes one at a time
 //
 // An item is one chunk of its class (or, when larger than slab_chunk_max, a chain of chunks of
@@ -111,7 +111,7 @@ export const IO_CREATED: u32 = 324; // u32: 1 when the operation made the item (
 
 // ---- saved state (engineStateSave / engineStateLoad): the globals a memory image lacks ----
 //   +--------+--------+--------+--------+--------+--------+--------+--------+----------------+
-//   | power  | maxPow | items  | expand | bucket | primary| old    | pgUsed | casId (u64)    |
+//   | power  | maxPow | items  | expand | bucket | table  | (none) | pgUsed | casId (u64)    |
 //   +--------+--------+--------+--------+--------+--------+--------+--------+----------------+
 //   384      388      392      396      400      404      408      412      416
 //   +----------------+--------+--------+
@@ -122,9 +122,9 @@ export const ST_HASHPOWER: u32 = 384; // assoc: the table's power
 export const ST_MAXPOWER: u32 = 388; // assoc: the largest power laid out
 export const ST_HASH_ITEMS: u32 = 392; // assoc: items in the table
 export const ST_EXPANDING: u32 = 396; // assoc: 1 while an expansion is under way
-export const ST_EXPAND_BUCKET: u32 = 400; // assoc: old buckets below this have moved
-export const ST_PRIMARY: u32 = 404; // assoc: the current table
-export const ST_OLD: u32 = 408; // assoc: the table being emptied, 0 if none
+export const ST_EXPAND_BUCKET: u32 = 400; // assoc: buckets below this have split
+export const ST_TABLE: u32 = 404; // assoc: where the table is
+// 408: unused
 export const ST_PAGES_USED: u32 = 412; // slabs: pages handed to classes
 export const ST_CAS_ID: u32 = 416; // items: the CAS counter
 export const ST_OLDEST_CAS: u32 = 424; // items: flush_all's CAS horizon
@@ -136,17 +136,15 @@ export let scratch: usize = 0;
 export let classes: usize = 0;
 export let stats: usize = 0;
 export let sizesHist: usize = 0;
-export let hashA: usize = 0;
-export let hashB: usize = 0;
+export let hashTable: usize = 0;
 export let pagesBase: usize = 0;
 
-export function setRegions(s: usize, c: usize, st: usize, sz: usize, a: usize, b: usize, p: usize): void {
+export function setRegions(s: usize, c: usize, st: usize, sz: usize, h: usize, p: usize): void {
   scratch = s;
   classes = c;
   stats = st;
   sizesHist = sz;
-  hashA = a;
-  hashB = b;
+  hashTable = h;
   pagesBase = p;
 }
 

@@ -1,6 +1,6 @@
 // The wasm engine's hash table grows incrementally (assembly/assoc.ts): past 1.5 items per
 // bucket it doubles, and each later insert moves two old buckets, so no one call rehashes
-// everything; lookups, deletes and the self-check stay right while both tables are live.
+// everything; lookups, deletes and the self-check stay right while some buckets have split and some not.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
@@ -65,6 +65,37 @@ test('the table doubles past 1.5 items a bucket, a few buckets per insert, and e
   assert.is(hashStats(e).expanding, 0, 'done after oldBuckets / 2 more inserts');
   assert.is(e.selfCheck(), hashStats(e).items);
   for (let i = 0; i <= THRESHOLD; i++) assert.is(found(e, `key:${i}`), i !== 5, `key:${i} after expanding`);
+});
+
+test('the table grows in place through several doublings, and an image taken while it grows restores', () => {
+  const clock = createManualClock();
+  const config = new Map(Object.entries({ cache_size: '16m', hashpower: String(HASHPOWER), wasm_build: 'debug' }));
+  const e = new WasmEngine(() => ({ core: clock, log: () => {} }), wasmModule);
+  assert.is(e.initialize(config), Status.SUCCESS);
+  // Past 1.5 items a bucket of 2^(HASHPOWER + 2), so the third doubling is under way.
+  const count = (2 ** (HASHPOWER + 2) * 3) / 2 + 100;
+  for (let i = 0; i < count; i++) set(e, `key:${i}`);
+  assert.equal(hashStats(e), { power: HASHPOWER + 3, expanding: 1, items: count });
+  assert.is(e.selfCheck(), count);
+
+  const image = e.snapshot();
+  const bytes = new Uint8Array(image.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of image) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  const copy = new WasmEngine(() => ({ core: clock, log: () => {} }), wasmModule);
+  assert.is(copy.initialize(config), Status.SUCCESS);
+  assert.is(copy.restore(bytes), undefined);
+  for (const engine of [e, copy]) {
+    assert.equal(hashStats(engine), { power: HASHPOWER + 3, expanding: 1, items: count });
+    // Enough inserts to finish the doubling, then every key is still there.
+    for (let i = 0; i < 2 ** (HASHPOWER + 2); i++) set(engine, `more:${i}`);
+    assert.is(hashStats(engine).expanding, 0);
+    assert.is(engine.selfCheck(), count + 2 ** (HASHPOWER + 2));
+    for (let i = 0; i < count; i++) assert.ok(found(engine, `key:${i}`), `key:${i}`);
+  }
 });
 
 test.run();

@@ -119,18 +119,15 @@ test('a connection waiting for the engine keeps its order; others are served mea
   const a = recordedConnection(server.state);
   const b = recordedConnection(server.state);
   b.conn.receive(Buffer.from('set hot 0 0 1\r\nh\r\n'));
-  await settle(50);
-  assert.is(b.reply(), 'STORED\r\n');
+  assert.is(await b.replyOf('STORED\r\n'), 'STORED\r\n');
   a.conn.receive(Buffer.from('version\r\nget cold\r\nget hot\r\n'));
-  await settle(50);
-  assert.is(a.reply(), 'VERSION 1.6.18\r\n', 'what came before the wait is answered');
+  assert.is(await a.replyOf('VERSION 1.6.18\r\n'), 'VERSION 1.6.18\r\n', 'what came before the wait is answered');
   b.conn.receive(Buffer.from('get hot\r\n'));
+  assert.is(await b.replyOf('VALUE hot 0 1\r\nh\r\nEND\r\n'), 'VALUE hot 0 1\r\nh\r\nEND\r\n', 'another connection is served during the wait');
   await settle(50);
-  assert.is(b.reply(), 'VALUE hot 0 1\r\nh\r\nEND\r\n', 'another connection is served during the wait');
   assert.is(a.reply(), '', 'nothing after the waiting command jumps the queue');
   engine.openGate();
-  await settle(50);
-  assert.is(a.reply(), 'END\r\nVALUE hot 0 1\r\nh\r\nEND\r\n');
+  assert.is(await a.replyOf('END\r\nVALUE hot 0 1\r\nh\r\nEND\r\n'), 'END\r\nVALUE hot 0 1\r\nh\r\nEND\r\n');
 });
 
 test('quit after a write that is not durable yet: the reply goes out first, then the connection closes', async () => {

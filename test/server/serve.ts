@@ -97,6 +97,15 @@ export function recordedConnection(state: ServerState, reqsPerEvent = 20) {
     conn,
     /** Everything sent since the last call, as latin1. */
     reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'),
+    /**
+     * Waits until what was sent since the last call is `want` (or the connection closes, or 2 s
+     * pass: a loaded machine may be slow to run timers); returns and clears it.
+     */
+    async replyOf(want: string, timeoutMs = 2000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      while (sent.length < want.length && !closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      return Buffer.from(sent.splice(0)).toString('latin1');
+    },
     closed: () => closed,
   };
 }

@@ -98,7 +98,7 @@ export function engineImports(memory: MemoryHolder): WebAssembly.Imports {
  * what memory means changes.
  */
 const IMAGE_MAGIC = 'WCIMAGE\n';
-const IMAGE_FORMAT = 2;
+const IMAGE_FORMAT = 3;
 
 interface ImageHeader {
   format: number;
