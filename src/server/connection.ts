@@ -5,19 +5,20 @@
 // limits on lines without an end, and authentication before anything else under -S and -Y.
 
 import type { ItemHandle } from '../engine/types.ts';
-import { createItemInfo } from '../engine/types.ts';
+import { GET_MANY_MAX, createItemInfo } from '../engine/types.ts';
 import { createBinaryHeader, dumpHeader, HEADER_BYTES, MAGIC_REQUEST, readHeader, REQUEST_PREFIX_MAX } from '../protocol/binary/header.ts';
 import { parseBinaryRequest } from '../protocol/binary/parse.ts';
 import { CR, LF } from '../protocol/output.ts';
 import { Command, createRequest, isStorage } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { parseTextLine } from '../protocol/text/parse.ts';
+import { parseTextLine, singleGetKey } from '../protocol/text/parse.ts';
+import { Window } from '../protocol/window.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
 import { BinaryNext, binaryStoreBegin, binaryStoreComplete, processBinary, saslComplete } from './binary.ts';
 import { latin1 } from './context.ts';
 import type { Context, ServerState } from './context.ts';
-import { After, processRequest, storeBegin, storeComplete } from './process.ts';
+import { After, processRequest, retrieveEach, storeBegin, storeComplete } from './process.ts';
 
 const State = {
   /** Reading a command line. */
@@ -57,6 +58,8 @@ type Sink = (typeof Sink)[keyof typeof Sink];
 const LINE_MAX_NO_GET = 2048;
 /** Multi-get lines may be long; beyond this the connection is closed (memcached grows without bound). */
 export const LINE_MAX_GET = 1024 * 1024;
+/** 'g': a line that may be a get. */
+const G = 0x67;
 /** Leading spaces allowed before `get` in a long line. */
 const LEADING_SPACES_MAX = 100;
 
@@ -145,6 +148,9 @@ export class Connection {
   private paused = 0;
   /** Input left when -R made this connection yield. */
   private rest: Uint8Array | undefined;
+  /** Pipelined single-key gets gathered for one engine call: their keys, each slot's view kept. */
+  private readonly getKeys: Uint8Array[] = [];
+  private readonly getWindows: Window[] = [];
 
   constructor(
     server: ServerState,
@@ -320,6 +326,15 @@ export class Connection {
         this.keepPartial(buf.subarray(pos, end));
         return;
       }
+      // Another line that may be a get follows this one: pipelined gets, perhaps.
+      if (buf[lf + 1] === G && buf[pos] === G && lf + 1 < end && this.gathersGets()) {
+        const next = this.pipelinedGets(buf, pos, lf, end, this.reqsPerEvent - commands);
+        if (next > 0) {
+          commands += this.getKeys.length;
+          pos = next;
+          continue;
+        }
+      }
       if (!this.command(buf, pos, lf)) {
         // The engine is making the command's keys resident: it runs again, whole, after that.
         this.rest = buf.slice(pos, end);
@@ -328,6 +343,51 @@ export class Connection {
       commands++;
       pos = lf + 1;
     }
+  }
+
+  /**
+   * Whether pipelined `get <key>` lines may be answered together: over an engine with getMany that
+   * need not be waited for, with nothing to trace or record per command (-vv, detail stats), and
+   * past any ASCII authentication.
+   */
+  private gathersGets(): boolean {
+    const { engine, server } = this.ctx;
+    return (
+      engine.getMany !== undefined &&
+      (engine.prefetch === undefined || !this.canWait) &&
+      server.verbosity <= 1 &&
+      !server.detailEnabled &&
+      (server.asciiAuth === undefined || this.ctx.authenticated)
+    );
+  }
+
+  /**
+   * Consecutive `get <key>` lines with one key each (a pipelining client's input) from buf[pos, end),
+   * the first ending at `firstLf`, at most `limit` (the -R budget left) and GET_MANY_MAX: answered
+   * with one engine call, as a multi-key get is, each with its own END. Returns where the input goes
+   * on, or -1 when there are not two such lines (the first line then takes the general path).
+   * Their keys are left in getKeys.
+   */
+  private pipelinedGets(buf: Uint8Array, pos: number, firstLf: number, end: number, limit: number): number {
+    const keys = this.getKeys;
+    const windows = this.getWindows;
+    const most = Math.min(limit, GET_MANY_MAX);
+    keys.length = 0;
+    let at = pos;
+    let lf = firstLf;
+    while (keys.length < most && at < end && buf[at] === G) {
+      if (at !== pos) lf = lineEnd(buf, at, end);
+      if (lf < 0) break;
+      const e = lf - at > 1 && buf[lf - 1] === CR ? lf - 1 : lf;
+      const keyStart = singleGetKey(buf, at, e);
+      if (keyStart < 0) break;
+      if (windows.length === keys.length) windows.push(new Window());
+      keys.push(windows[keys.length]!.of(buf, keyStart, e));
+      at = lf + 1;
+    }
+    if (keys.length < 2) return -1;
+    retrieveEach(this.ctx, keys, keys.length);
+    return at;
   }
 
   /** -B auto: a first byte of 0x80 makes the connection binary (try_read_command_negotiate). */

@@ -144,35 +144,47 @@ function heldValue(ctx: Context, item: ItemHandle, withCas: boolean): void {
  * where the engine answered, with no reference taken or given back per key.
  */
 function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
+  answerMany(ctx, req.keys, req.keyCount, withCas, false);
+  ctx.out.raw(END);
+}
+
+/**
+ * Pipelined `get <key>` commands, one key each, answered as one multi-key get is (the connection
+ * gathers them when the engine has getMany): each its VALUE block if a hit, then its END.
+ */
+export function retrieveEach(ctx: Context, keys: readonly Uint8Array[], count: number): void {
+  answerMany(ctx, keys, count, false, true);
+}
+
+/** The VALUE block of each hit among keys[0, keyCount), and END after each key if `endEach`. */
+function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number, withCas: boolean, endEach: boolean): void {
   const { engine, out } = ctx;
-  const keys = req.keys;
   // Values that appendValue would send by reference are held; with no way to know when a write
   // is done (ctx.held undefined) everything is copied.
   const holdMin = ctx.held === undefined ? 0xffffffff : VALUE_REFERENCE_MIN;
-  for (let from = 0; from < req.keyCount; from += GET_MANY_MAX) {
-    const count = Math.min(GET_MANY_MAX, req.keyCount - from);
+  for (let from = 0; from < keyCount; from += GET_MANY_MAX) {
+    const count = Math.min(GET_MANY_MAX, keyCount - from);
     ctx.server.stats.cmdGet += count;
     const { table, base, bytes, view } = engine.getMany!(keys, from, count, holdMin);
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
       const item = table[at + Many.ITEM]!;
-      if (item === 0) continue;
-      if (table[at + Many.HELD] !== 0) {
+      if (item !== 0 && table[at + Many.HELD] !== 0) {
         heldValue(ctx, item, withCas);
-        continue;
+      } else if (item !== 0) {
+        const key = keys[from + i]!;
+        const flags = table[at + Many.FLAGS]!;
+        const nvalue = table[at + Many.NVALUE]!;
+        const casHigh = table[at + Many.CAS_HIGH]!;
+        const casLow = table[at + Many.CAS_LOW]!;
+        // A CAS from 2^53 on is written from a bigint.
+        if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
+        else valueLineOf(out, view, table[at + Many.KEY]!, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
+        out.bytesOf(bytes, view, table[at + Many.VALUE]!, nvalue);
+        out.crlf();
       }
-      const key = keys[from + i]!;
-      const flags = table[at + Many.FLAGS]!;
-      const nvalue = table[at + Many.NVALUE]!;
-      const casHigh = table[at + Many.CAS_HIGH]!;
-      const casLow = table[at + Many.CAS_LOW]!;
-      // A CAS from 2^53 on is written from a bigint.
-      if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
-      else valueLineOf(out, view, table[at + Many.KEY]!, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
-      out.bytesOf(bytes, view, table[at + Many.VALUE]!, nvalue);
-      out.crlf();
+      if (endEach) out.raw(END);
     }
   }
-  out.raw(END);
 }
 
 /** The engine operation of each storage command (text, and binary's, which have no CAS command). */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { EngineHandle } from '../../src/engine/types.ts';
 import { fakeConnection } from './serve.ts';
 
 const session = (reqsPerEvent = 1000) => fakeConnection({ reqsPerEvent }, { cache_size: '2m' });
@@ -101,6 +102,80 @@ test('a get of more than 23 keys reads the rest of its line as memcached does: n
   const keys = Array.from({ length: 30 }, (_, i) => `k${i}`).join(' ');
   s.conn.receive(Buffer.from(`set kx 0 0 1\r\nx\r\nget ${keys}\0 kx\r\nget ${keys} kx\r\n`, 'latin1'));
   assert.is(s.reply(), 'STORED\r\nEND\r\nVALUE kx 0 1\r\nx\r\nEND\r\n');
+});
+
+// Pipelined single-key gets, answered together (one getMany) when they arrive in one read, among
+// lines that look like them and are not: two keys, a double space, a key over 250 bytes, a bare LF,
+// gets, a NUL, a line cut by the end of the read.
+const GETS_SETUP = 'set a 0 0 1\r\nx\r\nset b 5 0 3\r\nyyy\r\n' + `set big 0 0 20000\r\n${'z'.repeat(20000)}\r\n`;
+const GETS_SCRIPT =
+  'get a\r\nget nope\r\nget b\r\nget big\r\nget a b\r\nget a\r\nget  a\r\nget a\r\nget b\nget a\r\n' +
+  `get ${'k'.repeat(251)}\r\nget b\r\ngets a\r\nget a\r\nget a\0b\r\nget b\r\nget a\r\n`;
+const A = 'VALUE a 0 1\r\nx\r\nEND\r\n';
+const B = 'VALUE b 5 3\r\nyyy\r\nEND\r\n';
+const GETS_EXPECTED =
+  A + 'END\r\n' + B + `VALUE big 0 20000\r\n${'z'.repeat(20000)}\r\nEND\r\n` + 'VALUE a 0 1\r\nx\r\nVALUE b 5 3\r\nyyy\r\nEND\r\n' +
+  A + A + A + B + A + 'CLIENT_ERROR bad command line format\r\n' + B + 'VALUE a 0 1 <cas>\r\nx\r\nEND\r\n' + A + A + B + A;
+
+/** Counts the engine's getMany calls from now on. */
+function countGetMany(engine: EngineHandle): () => number {
+  const getMany = engine.getMany!.bind(engine);
+  let n = 0;
+  engine.getMany = (...args) => {
+    n++;
+    return getMany(...args);
+  };
+  return () => n;
+}
+
+/** The get counters of a session's `stats`. */
+function getCounters(reply: string): string {
+  return reply
+    .split('\r\n')
+    .filter((line) => /^STAT (cmd_get|get_hits|get_misses|get_expired|get_flushed) /.test(line))
+    .join('\n');
+}
+
+test('pipelined gets in one read are answered as one at a time: the same replies and counters', async () => {
+  const whole = await session();
+  whole.conn.receive(Buffer.from(GETS_SETUP, 'latin1'));
+  whole.reply();
+  const calls = countGetMany(whole.engine);
+  whole.conn.receive(Buffer.from(GETS_SCRIPT, 'latin1'));
+  const together = whole.reply();
+  whole.conn.receive(Buffer.from('stats\r\n', 'latin1'));
+  const togetherCounters = getCounters(whole.reply());
+
+  const bytewise = await session();
+  bytewise.conn.receive(Buffer.from(GETS_SETUP, 'latin1'));
+  bytewise.reply();
+  const bytes = Buffer.from(GETS_SCRIPT, 'latin1');
+  const callsAlone = countGetMany(bytewise.engine);
+  for (let i = 0; i < bytes.length; i++) bytewise.conn.receive(bytes.subarray(i, i + 1));
+  const alone = bytewise.reply();
+  bytewise.conn.receive(Buffer.from('stats\r\n', 'latin1'));
+
+  const casOf = (reply: string): string => /VALUE a 0 1 (\d+)\r\n/.exec(reply)?.[1] ?? 'none';
+  assert.is(together, GETS_EXPECTED.replace('<cas>', casOf(together)));
+  assert.is(alone, together);
+  assert.is(getCounters(bytewise.reply()), togetherCounters);
+  // Whole: the runs of 4, 3 and 2 plain gets took one engine call each; a byte at a time, every
+  // get line (16 of the 17: the long key fails before the engine) took its own.
+  assert.is(calls(), 10);
+  assert.is(callsAlone(), 16);
+  assert.is(togetherCounters, 'STAT cmd_get 17\nSTAT get_hits 16\nSTAT get_misses 1\nSTAT get_expired 0\nSTAT get_flushed 0');
+});
+
+test('pipelined gets and -R: a connection yields after reqs_per_event gets and answers the rest later', async () => {
+  const s = await session(3);
+  s.conn.receive(Buffer.from('set a 0 0 1\r\nx\r\n', 'latin1'));
+  s.reply();
+  s.conn.receive(Buffer.from('get a\r\n'.repeat(7) + 'version\r\n', 'latin1'));
+  assert.is(s.reply(), A.repeat(3));
+  for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.is(s.reply(), A.repeat(4) + 'VERSION 1.6.18\r\n');
+  s.conn.receive(Buffer.from('stats\r\n', 'latin1'));
+  assert.match(s.reply(), /STAT conn_yields 2\r\n/);
 });
 
 /**

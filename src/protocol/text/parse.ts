@@ -38,15 +38,25 @@ const SPACE = 0x20;
  * false for anything else (the general path gives the same request for this form).
  */
 function singleGet(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): boolean {
-  const keyStart = s + 4;
-  if (e - keyStart < 1 || e - keyStart > KEY_MAX_LENGTH || buf[s] !== G || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return false;
-  // Spaces (a second key, or runs the tokenizer collapses), controls and NUL take the long way.
-  for (let i = keyStart; i < e; i++) if (buf[i]! <= SPACE) return false;
+  const keyStart = singleGetKey(buf, s, e);
+  if (keyStart < 0) return false;
   req.command = Command.GET;
   req.key = tokens.window(1, buf, keyStart, e);
   req.keys[0] = req.key;
   req.keyCount = 1;
   return true;
+}
+
+/**
+ * Where the key starts when buf[s, e) (a line without its line ending) is `get <key>` with one
+ * key of printable bytes, else -1. Spaces (a second key, or runs the tokenizer collapses),
+ * controls and NUL are for the general path.
+ */
+export function singleGetKey(buf: Uint8Array, s: number, e: number): number {
+  const keyStart = s + 4;
+  if (e - keyStart < 1 || e - keyStart > KEY_MAX_LENGTH || buf[s] !== G || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return -1;
+  for (let i = keyStart; i < e; i++) if (buf[i]! <= SPACE) return -1;
+  return keyStart;
 }
 
 /** ntokens as memcached counts them: the tokens plus its terminal token. */
