@@ -2,7 +2,8 @@
 // requests from memory, replies counted and dropped. What this measures is the JavaScript and
 // WebAssembly on the hot path (parse, engine, format) that the loopback benchmark (server.ts)
 // adds on top of Node's I/O; use it to compare changes, pinned to a quiet core.
-// Run: npm run bench:connection (BENCH_CONNECTION_ROUNDS=5).
+// Run: npm run bench:connection (BENCH_CONNECTION_ROUNDS=5; BENCH_CONNECTION_CASE=W3b runs the cases
+// whose name has that text).
 import { Connection, Sent } from '../src/server/connection.ts';
 import { fakeConnection } from '../test/server/serve.ts';
 
@@ -46,7 +47,8 @@ for (let i = 0; i < KEYS; i++) conn.receive(bytes(`set ${key(i)} 0 0 32\r\n${'x'
 // buffer, handed over whole with the read's length.
 const readBuffer = new Uint8Array(16 * 1024);
 
-for (const c of CASES) {
+const only = process.env['BENCH_CONNECTION_CASE'] ?? '';
+for (const c of CASES.filter((x) => x.name.includes(only))) {
   // 1024 distinct requests over the key space, cycled.
   const requests = Array.from({ length: 1024 }, (_, r) => bytes(c.make((r * 7919) % KEYS)));
   const times: number[] = [];
