@@ -76,6 +76,8 @@ session('get: 38 pipelined in one write, one key a line, long values among them,
   PIPELINED_GETS.map((line) => `${line}\r\n`).join(''),
   ...PIPELINED_GETS.map(() => waitFor('END\r\n')),
   'stats\r\n',
+  // An explicit wait, so that no end marker follows the stats into the same read (bytes_read).
+  waitFor('END\r\n'),
 ]);
 
 session('get: values over 512 KB (chained items) among small ones', [
