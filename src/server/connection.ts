@@ -12,6 +12,7 @@ import { CR, LF } from '../protocol/output.ts';
 import { Command, createRequest, isStorage } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
 import { parseTextLine, singleGetKey } from '../protocol/text/parse.ts';
+import { skipToLineFeedWord } from '../protocol/scan.ts';
 import { Window } from '../protocol/window.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
@@ -709,13 +710,16 @@ function isGetLine(line: Uint8Array): boolean {
   return word.startsWith('get ') || word === 'gets ';
 }
 
-/** Bytes of a line searched in JavaScript before the native search (its call costs about as much). */
-const LINE_SCAN = 64;
+/**
+ * Bytes of a line searched in JavaScript, four at a time, before the native search (a 16-key get
+ * line, 276 bytes, is found faster this way than with the native call).
+ */
+const LINE_SCAN = 512;
 
 /** Where the first LF in buf[pos, end) is, or -1; never reads beyond `end`. */
 function lineEnd(buf: Uint8Array, pos: number, end: number): number {
   const stop = Math.min(end, pos + LINE_SCAN);
-  for (let i = pos; i < stop; i++) if (buf[i] === LF) return i;
+  for (let i = skipToLineFeedWord(buf, pos, stop); i < stop; i++) if (buf[i] === LF) return i;
   if (stop === end) return -1;
   if (end === buf.length) return buf.indexOf(LF, stop);
   const at = buf.subarray(stop, end).indexOf(LF);

@@ -5,6 +5,7 @@
 
 import { parseMetaCommand } from '../meta/parse.ts';
 import { parseI32, parseU32, parseU64 } from '../numbers.ts';
+import { skipTokenWords } from '../scan.ts';
 import { CR } from '../output.ts';
 import { BAD_FORMAT } from '../replies.ts';
 import { Command, KEY_MAX_LENGTH, resetRequest } from '../request.ts';
@@ -55,7 +56,7 @@ function singleGet(buf: Uint8Array, s: number, e: number, req: Request, tokens: 
 export function singleGetKey(buf: Uint8Array, s: number, e: number): number {
   const keyStart = s + 4;
   if (e - keyStart < 1 || e - keyStart > KEY_MAX_LENGTH || buf[s] !== G || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return -1;
-  for (let i = keyStart; i < e; i++) if (buf[i]! <= SPACE) return -1;
+  for (let i = skipTokenWords(buf, keyStart, e); i < e; i++) if (buf[i]! <= SPACE) return -1;
   return keyStart;
 }
 

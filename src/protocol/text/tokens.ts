@@ -5,6 +5,7 @@
 
 /** memcached's MAX_TOKENS: the command, up to 22 more tokens, and the terminal token. */
 export const MAX_TOKENS = 24;
+import { skipTokenWords } from '../scan.ts';
 import { Window } from '../window.ts';
 
 const SPACE = 0x20;
@@ -27,7 +28,9 @@ export class Tokens {
     this.count = 0;
     this.rest = -1;
     let from = s;
-    let i = s;
+    // A token's bytes are passed over four at a time from its start; the word that holds its end
+    // is looked at byte by byte.
+    let i = skipTokenWords(buf, s, e);
     for (; i < e; i++) {
       const b = buf[i]!;
       if (b > SPACE) continue;
@@ -46,6 +49,7 @@ export class Tokens {
         }
       }
       from = i + 1;
+      i = skipTokenWords(buf, from, e) - 1;
     }
     this.lineEnd = i;
     if (from < i) {
