@@ -152,6 +152,8 @@ export class Connection {
   /** Pipelined single-key gets gathered for one engine call: their keys, each slot's view kept. */
   private readonly getKeys: Uint8Array[] = [];
   private readonly getWindows: Window[] = [];
+  /** The view of the read buffer a value is copied from (a steady load of stores asks for the same one). */
+  private readonly valueInput = new Window();
 
   constructor(
     server: ServerState,
@@ -580,7 +582,7 @@ export class Connection {
       } else if (n === buf.length && pos === 0) {
         value.set(buf, this.filled);
       } else {
-        value.set(buf.subarray(pos, pos + n), this.filled);
+        value.set(this.valueInput.of(buf, pos, pos + n), this.filled);
       }
       this.filled += n;
       const left = value.length - this.filled;
