@@ -13,7 +13,7 @@ let viewed: Uint8Array | undefined;
 let view: DataView = new DataView(new ArrayBuffer(0));
 
 /** A DataView of exactly buf's bytes (offsets as buf's); the last one made is kept for the next call. */
-export function wordsOf(buf: Uint8Array): DataView {
+function wordsOf(buf: Uint8Array): DataView {
   if (buf !== viewed) {
     viewed = buf;
     view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -11,7 +11,7 @@ import { parseBinaryRequest } from '../protocol/binary/parse.ts';
 import { CR, LF } from '../protocol/output.ts';
 import { Command, createRequest, isStorage } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { parseTextLine, singleGetKey } from '../protocol/text/parse.ts';
+import { lineContentEnd, parseTextLine, singleGetKey } from '../protocol/text/parse.ts';
 import { skipToLineFeedWord } from '../protocol/scan.ts';
 import { Window } from '../protocol/window.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
@@ -381,7 +381,7 @@ export class Connection {
     while (keys.length < most && at < end && buf[at] === G) {
       if (at !== pos) lf = lineEnd(buf, at, end);
       if (lf < 0) break;
-      const e = lf - at > 1 && buf[lf - 1] === CR ? lf - 1 : lf;
+      const e = lineContentEnd(buf, at, lf);
       const keyStart = singleGetKey(buf, at, e);
       if (keyStart < 0) break;
       if (windows.length === keys.length) windows.push(new Window());

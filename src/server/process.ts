@@ -168,19 +168,21 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
     const { table, base, bytes, view } = engine.getMany!(keys, from, count, holdMin);
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
       const item = table[at + Many.ITEM]!;
-      if (item !== 0 && table[at + Many.HELD] !== 0) {
-        heldValue(ctx, item, withCas);
-      } else if (item !== 0) {
-        const key = keys[from + i]!;
-        const flags = table[at + Many.FLAGS]!;
-        const nvalue = table[at + Many.NVALUE]!;
-        const casHigh = table[at + Many.CAS_HIGH]!;
-        const casLow = table[at + Many.CAS_LOW]!;
-        // A CAS from 2^53 on is written from a bigint.
-        if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
-        else valueLineOf(out, view, table[at + Many.KEY]!, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
-        out.bytesOf(bytes, view, table[at + Many.VALUE]!, nvalue);
-        out.crlf();
+      if (item !== 0) {
+        if (table[at + Many.HELD] !== 0) {
+          heldValue(ctx, item, withCas);
+        } else {
+          const key = keys[from + i]!;
+          const flags = table[at + Many.FLAGS]!;
+          const nvalue = table[at + Many.NVALUE]!;
+          const casHigh = table[at + Many.CAS_HIGH]!;
+          const casLow = table[at + Many.CAS_LOW]!;
+          // A CAS from 2^53 on is written from a bigint.
+          if (withCas && casHigh >= 0x200000) valueLineCas(out, key, 0, key.length, flags, nvalue, (BigInt(casHigh) << 32n) | BigInt(casLow));
+          else valueLineOf(out, view, table[at + Many.KEY]!, key.length, flags, nvalue, withCas ? casHigh * 0x100000000 + casLow : -1);
+          out.bytesOf(bytes, view, table[at + Many.VALUE]!, nvalue);
+          out.crlf();
+        }
       }
       if (endEach) out.raw(END);
     }

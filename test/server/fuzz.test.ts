@@ -91,6 +91,9 @@ test(`${CASES} random and mutated inputs in random splits: no throw, bounded inp
   assert.equal([...seen].sort(), [...REPLY_KINDS].sort());
 });
 
+/** The corpus without stats (bytes_read in the middle of a session depends on how input was split). */
+const CORPUS_NO_STATS = CORPUS.filter((line) => !line.startsWith('stats'));
+
 /**
  * A random session of mostly single-key gets (the lines a connection answers together when they
  * arrive in one read) among multi-key gets, stores, deletes and mutated commands.
@@ -111,9 +114,6 @@ function getHeavySession(random: () => number): string {
   }
   return lines.join('');
 }
-
-/** The corpus without stats (bytes_read in the middle of a session depends on how input was split). */
-const CORPUS_NO_STATS = CORPUS.filter((line) => !line.startsWith('stats'));
 
 test('pipelined gets among other commands, 400 sessions: fed whole or in random splits, the same replies', async () => {
   const random = rng(20261122);

@@ -21,12 +21,20 @@ export const ERROR = 'ERROR';
  */
 export function parseTextLine(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): void {
   resetRequest(req);
-  if (e - s > 1 && buf[e - 1] === CR) e--;
+  e = lineContentEnd(buf, s, e);
   if (singleGet(buf, s, e, req, tokens)) return;
   tokens.split(buf, s, e);
   // No command is shorter than two bytes.
   if (tokens.count === 0 || tokens.length(0) < 2) return fail(req, ERROR);
   parseTokens(buf, tokens, req);
+}
+
+/**
+ * Where the content of the line buf[s, lf) ends (lf: the index of its '\n'): a '\r' before the
+ * '\n' is dropped, as memcached drops it, only when the line has more than that byte.
+ */
+export function lineContentEnd(buf: Uint8Array, s: number, lf: number): number {
+  return lf - s > 1 && buf[lf - 1] === CR ? lf - 1 : lf;
 }
 
 const G = 0x67;
