@@ -11,10 +11,15 @@ import { Sent } from './connection.ts';
 
 /** The bindings' view of a connected stream handle (tcp_wrap TCP or pipe_wrap Pipe). */
 interface StreamHandle {
-  /** With a user buffer: called with no arguments; the read's result is in streamBaseState. */
-  onread: () => void;
+  /**
+   * With a user buffer: called with no arguments; the read's result is in streamBaseState. A
+   * Uint8Array returned is where the next read goes (what net.Socket's onread.buffer function
+   * uses); undefined keeps the buffer.
+   */
+  onread: () => Uint8Array | undefined;
   readStart(): number;
   readStop(): number;
+  /** Reads go to `buffer` from now on. Each call stacks another listener on the handle until it closes: call it once. */
   useUserBuffer(buffer: Uint8Array): void;
   writeBuffer(req: WriteReq, data: Uint8Array): number;
   writev(req: WriteReq, chunks: Uint8Array[], allBuffers: true): number;
@@ -152,8 +157,12 @@ class HandlePeer implements Peer {
   private full = false;
   private ending = false;
   private closing = false;
-  /** Where the next read goes instead of the shared buffer (readInto), if anywhere. */
-  private into: Uint8Array | undefined;
+  /** Where the handle's reads go now: the shared buffer, or a target of readInto. */
+  private reading: Uint8Array;
+  /** Where the read after the current one goes, asked for during it (readInto). */
+  private next: Uint8Array | undefined;
+  /** Inside onread: only its return value can move the reads without stacking a listener. */
+  private inRead = false;
 
   constructor(
     private readonly handle: StreamHandle,
@@ -161,6 +170,7 @@ class HandlePeer implements Peer {
     private readonly readBuffer: ReadBuffer,
   ) {
     this.req = this.newReq();
+    this.reading = readBuffer.bytes;
     handle.setNoDelay?.(true);
   }
 
@@ -172,17 +182,24 @@ class HandlePeer implements Peer {
     handle.useUserBuffer(readBuffer.bytes);
     handle.onread = () => {
       const n = state[kRead]!;
-      const into = this.into;
-      if (into !== undefined) {
-        // That read went into the target; the next goes to the shared buffer unless asked again.
-        this.into = undefined;
-        handle.useUserBuffer(readBuffer.bytes);
-        if (n > 0) events.data(into, n);
-        else if (n < 0) this.destroy();
-        return;
+      // Nothing read (EAGAIN): the reads stay where they were going.
+      if (n === 0) return undefined;
+      const buffer = this.reading;
+      if (n < 0) {
+        this.destroy(); // end of stream or an error: memcached closes either way
+        return undefined;
       }
-      if (n > 0) events.data(readBuffer.bytes, n);
-      else if (n < 0) this.destroy(); // end of stream or an error: memcached closes either way
+      this.inRead = true;
+      events.data(buffer, n);
+      this.inRead = false;
+      // The next read goes where readInto asked during this one, else to the shared buffer (a
+      // target is used for one read). Returned, not set with useUserBuffer, which would stack a
+      // listener on the handle per call for as long as the connection lives.
+      const next = this.next ?? readBuffer.bytes;
+      this.next = undefined;
+      if (next === buffer || this.closing) return undefined;
+      this.reading = next;
+      return next;
     };
     if (handle.readStart() < 0) this.destroy();
   }
@@ -223,10 +240,10 @@ class HandlePeer implements Peer {
     if (this.queued.length === 0) this.shutdown();
   }
 
+  /** Honoured during a read (the usual case: the connection asks as it takes one); elsewhere the reads stay in the shared buffer and are copied. */
   readInto(target: Uint8Array): void {
-    if (this.closing || this.ending) return;
-    this.into = target;
-    this.handle.useUserBuffer(target);
+    if (this.closing || this.ending || !this.inRead) return;
+    this.next = target;
   }
 
   afterWrite(done: () => void): void {
@@ -256,9 +273,13 @@ class HandlePeer implements Peer {
 
   /** Reads go to the shared buffer again (a target may be an item about to be given back). */
   private stopReadingInto(): void {
-    if (this.into === undefined) return;
-    this.into = undefined;
-    this.handle.useUserBuffer(this.readBuffer.bytes);
+    this.next = undefined;
+    const shared = this.readBuffer.bytes;
+    // Inside a read, its return moves the reads back (next is cleared); elsewhere only a new
+    // listener can, once per connection at most, as it ends or closes.
+    if (this.reading === shared || this.inRead) return;
+    this.reading = shared;
+    this.handle.useUserBuffer(shared);
   }
 
   private newReq(): WriteReq {
@@ -347,4 +368,6 @@ export function socketPeer(socket: Socket): Peer {
 const EMPTY = new Uint8Array(0);
 
 /** A closing handle's read callback (the binding accepts only functions). */
-function ignore(): void {}
+function ignore(): undefined {
+  return undefined;
+}

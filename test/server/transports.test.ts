@@ -276,6 +276,66 @@ for (const transport of ['handles', 'net'] as const) {
     await s.close();
   });
 
+  if (transport === 'handles') {
+    test('handles: long values are read into their items, moving the reads by onread’s return, not by stacking a listener per value', async () => {
+      const s = await serve();
+      const c = await Client.open(s.port);
+      // Served (its listener made) before the counting starts.
+      assert.match(await c.request('version\r\n'), /^VERSION /);
+      // The client's handle is a TCP handle too: its prototype chain holds the server handles' methods.
+      const handle = (c.socket as unknown as { _handle: object })._handle;
+      const owner = (name: string): Record<string, unknown> => {
+        for (let p: object | null = handle; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+          if (Object.getOwnPropertyDescriptor(p, name) !== undefined) return p as Record<string, unknown>;
+        }
+        throw new Error(`no ${name} on a TCP handle`);
+      };
+      const useOwner = owner('useUserBuffer');
+      const useUserBuffer = useOwner.useUserBuffer as (this: object, b: Uint8Array) => void;
+      const served: object[] = [];
+      useOwner.useUserBuffer = function (this: object, b: Uint8Array) {
+        served.push(this);
+        useUserBuffer.call(this, b);
+      };
+      try {
+        const writer = await Client.open(s.port);
+        assert.match(await writer.request('version\r\n'), /^VERSION /);
+        assert.is(served.length, 1, 'one connection served');
+        // Count the reads moved by onread's return (into an item, back to the shared buffer).
+        let moved = 0;
+        const h = served[0] as { onread: (this: unknown) => unknown };
+        const onread = h.onread;
+        h.onread = function (this: unknown) {
+          const next = onread.call(this);
+          if (next instanceof Uint8Array) moved++;
+          return next;
+        };
+        const value = Buffer.from(Array.from({ length: 100_000 }, (_, i) => 0x21 + ((i * 13) % 90)));
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
+        for (let i = 0; i < 20; i++) {
+          writer.send(`set v${i} 0 0 ${value.length}\r\n`);
+          writer.send(value.subarray(0, 1000));
+          await pause();
+          writer.send(value.subarray(1000, 60_000));
+          await pause();
+          assert.is(await writer.request(Buffer.concat([value.subarray(60_000), Buffer.from('\r\n')])), 'STORED\r\n');
+        }
+        for (const i of [0, 19]) {
+          const reply = await writer.request(`get v${i}\r\n`, 'END\r\n');
+          assert.ok(reply === `VALUE v${i} 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`, `v${i} whole`);
+        }
+        // One listener, made at the connection's start; each value's reads went into it and back.
+        assert.is(served.length, 1, 'useUserBuffer calls');
+        assert.ok(moved >= 2 * 20, `reads moved ${moved} times`);
+        writer.close();
+      } finally {
+        useOwner.useUserBuffer = useUserBuffer;
+        c.close();
+        await s.close();
+      }
+    });
+  }
+
   test(`${transport}: a read shorter than the last sees none of its bytes (the read buffer is shared and reused)`, async () => {
     const s = await serve();
     const a = await Client.open(s.port);
