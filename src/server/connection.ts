@@ -93,7 +93,9 @@ export interface Transport {
   /**
    * The next read lands in `target` (at most its length) instead of the transport's buffer, and
    * the receive that follows is given a view of it; reads after that go back to the buffer.
-   * Optional: long values are then read straight into their item, as memcached reads them.
+   * Optional: long values are then read straight into their item, as memcached reads them. A
+   * transport may decline (the handles' does outside a receive): the bytes then come in its
+   * buffer, to be copied, and the next receive may ask again.
    */
   readInto?(target: Uint8Array): void;
   /** False when a request cannot wait for the engine (UDP: the reply goes with the datagram). */
