@@ -63,6 +63,9 @@ export const LINE_MAX_GET = 1024 * 1024;
 const G = 0x67;
 /** Leading spaces allowed before `get` in a long line. */
 const LEADING_SPACES_MAX = 100;
+/** The pending buffer's first size (a command cut by the end of a read is usually short). */
+const PENDING_MIN = 256;
+const NO_BYTES = new Uint8Array(0);
 
 /** What became of bytes handed to a transport. */
 export const Sent = {
@@ -125,9 +128,11 @@ export class Connection {
   private readonly header = createBinaryHeader();
   /**
    * Start of a command that is not complete yet (a text line without its end, a binary header,
-   * extras and key not all in): the chunks that hold it, in order.
+   * extras and key not all in): pending[0, pendingBytes), copied out of the reads (whose buffer
+   * is reused) into one buffer that grows by doubling, so that a line arriving a byte per read
+   * holds at most twice its length (a piece per read would hold a view per byte).
    */
-  private pending: Uint8Array[] = [];
+  private pending = NO_BYTES;
   private pendingBytes = 0;
   /** Binary: the bytes the pending command needs before it can be parsed. */
   private need = HEADER_BYTES;
@@ -179,7 +184,7 @@ export class Connection {
     this.lastRead = this.ctx.server.core.currentTime();
     this.ctx.server.stats.bytesRead += length;
     if (this.rest !== undefined) {
-      this.rest = concat([this.rest, chunk.subarray(0, length)], this.rest.length + length);
+      this.rest = joined(this.rest, chunk.subarray(0, length));
       return;
     }
     let input = chunk;
@@ -192,10 +197,12 @@ export class Connection {
         this.flush();
         return;
       }
-      this.pending.push(part);
-      input = concat(this.pending, this.pendingBytes + length);
-      end = input.length;
-      this.pending = [];
+      // The completed command is parsed from the pending buffer, which goes with it (what is
+      // kept of it, a yield's rest, may point into it).
+      this.appendPending(part);
+      input = this.pending;
+      end = this.pendingBytes;
+      this.pending = NO_BYTES;
       this.pendingBytes = 0;
     }
     this.run(input, end);
@@ -281,7 +288,7 @@ export class Connection {
     this.dropItem();
     this.state = State.COMMAND;
     this.protocol = initialProtocol(this.ctx.server);
-    this.pending = [];
+    this.pending = NO_BYTES;
     this.pendingBytes = 0;
     this.rest = undefined;
   }
@@ -612,12 +619,11 @@ export class Connection {
    * binary command's prefix is bounded by its header's u8 and u16 lengths).
    */
   private keepPartial(part: Uint8Array): void {
-    this.pending.push(part.slice());
-    this.pendingBytes += part.length;
+    this.appendPending(part);
     if (this.protocol === Protocol.BINARY || this.pendingBytes <= LINE_MAX_NO_GET) return;
     // Before ASCII authentication there is no multi-get exception (try_read_command_asciiauth).
     const unauthenticated = this.ctx.server.asciiAuth !== undefined && !this.ctx.authenticated;
-    if (unauthenticated || !isGetLine(leading(this.pending, GET_WORD_BY))) {
+    if (unauthenticated || !isGetLine(this.pending.subarray(0, GET_WORD_BY))) {
       this.close();
       return;
     }
@@ -625,6 +631,18 @@ export class Connection {
       this.ctx.out.ascii('SERVER_ERROR out of memory reading request\r\n');
       this.close();
     }
+  }
+
+  /** Copies `part` after the pending bytes, growing the buffer by doubling when it is full. */
+  private appendPending(part: Uint8Array): void {
+    const total = this.pendingBytes + part.length;
+    if (total > this.pending.length) {
+      const grown = new Uint8Array(Math.max(total, 2 * this.pending.length, PENDING_MIN));
+      grown.set(this.pending.subarray(0, this.pendingBytes));
+      this.pending = grown;
+    }
+    this.pending.set(part, this.pendingBytes);
+    this.pendingBytes = total;
   }
 
   private yieldRest(rest: Uint8Array): void {
@@ -694,17 +712,6 @@ function initialProtocol(server: ServerState): Protocol {
 /** How far into a line isGetLine looks: the leading spaces allowed and "gets ". */
 const GET_WORD_BY = LEADING_SPACES_MAX + 5;
 
-/** The first `n` bytes (or fewer) of a line kept in parts: no copy of the whole line. */
-function leading(parts: readonly Uint8Array[], n: number): Uint8Array {
-  if (parts[0]!.length >= n) return parts[0]!;
-  const out: number[] = [];
-  for (const part of parts) {
-    for (let i = 0; i < part.length && out.length < n; i++) out.push(part[i]!);
-    if (out.length === n) break;
-  }
-  return Uint8Array.from(out);
-}
-
 /** Whether a line starts (after at most 100 spaces) with "get " or "gets ". */
 function isGetLine(line: Uint8Array): boolean {
   let i = 0;
@@ -730,13 +737,10 @@ function lineEnd(buf: Uint8Array, pos: number, end: number): number {
   return at < 0 ? -1 : stop + at;
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
+/** `a` then `b`, in a new array. */
+function joined(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }

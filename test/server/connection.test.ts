@@ -89,6 +89,27 @@ test('a line of 2049 bytes without a newline closes the connection; a long get l
   assert.is(g.reply(), 'END\r\n');
 });
 
+test('a long get line arriving a byte per read is held in about its own size', async () => {
+  const g = await session();
+  const line = Buffer.from(`get ${Array.from({ length: 45_000 }, (_, i) => `key:${String(i).padStart(15, '0')}`).join(' ')}`, 'latin1');
+  // One reused byte per read, so that the feeding makes no garbage of its own.
+  const one = new Uint8Array(1);
+  const before = process.memoryUsage();
+  for (let i = 0; i < line.length; i++) {
+    one[0] = line[i]!;
+    g.conn.receive(one, 1);
+  }
+  const after = process.memoryUsage();
+  const held = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  // 900 KB of line: a view per read held 190 MB; one buffer grown by doubling holds at most 2 MB.
+  assert.ok(held < 32 * 1024 * 1024, `${(held / 1024 / 1024).toFixed(1)} MB held for a ${line.length}-byte line`);
+  assert.is(g.conn.bufferedBytes(), line.length);
+  assert.not.ok(g.closed());
+  g.conn.receive(Buffer.from('\r\n', 'latin1'));
+  assert.is(g.reply(), 'END\r\n');
+  assert.is(g.conn.bufferedBytes(), 0);
+});
+
 test('quit closes after the replies before it', async () => {
   const s = await session();
   s.conn.receive(Buffer.from('version\r\nquit\r\nversion\r\n', 'latin1'));
