@@ -14,7 +14,7 @@ import { hashKey } from './hash';
 import { assocCount, assocFirst, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
 import { arithCreated, arithItem, itemArith } from './arith';
 import {
-  KEY_EEXISTS, KEY_ENOENT, SUCCESS, dataSeg, itemAlloc, itemAllocFailed, itemBump, itemDeref,
+  KEY_EEXISTS, KEY_ENOENT, SUCCESS, TMPFAIL, dataSeg, itHoldable, itemAlloc, itemAllocFailed, itemBump, itemDeref,
   itemFind, itemFindHashed, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
   itemsReset, itemsStateLoad, itemsStateSave, oldestLive,
 } from './items';
@@ -32,6 +32,7 @@ export const GET_COUNT_TOUCH: u32 = 2; // a hit counts touch_hits (mg T)
 export const GET_COUNT_NONE: u32 = 4; // count no hit or miss (me)
 export const GET_VIVIFY: u32 = 8; // on a miss, link an empty item and return it (mg N)
 export const GET_NO_HOLD: u32 = 16; // the caller reads the item before any other call: no reference taken
+export const GET_META: u32 = 32; // a meta get: an item held too often is an error (-TMPFAIL), not a miss
 // itemRemove options (RemoveOption in src/engine/types.ts).
 export const REMOVE_COMPARE_CAS: u32 = 1; // compare even a 0 CAS; a mismatch counts delete_misses
 export const REMOVE_INVALIDATE: u32 = 2; // mark stale with a new CAS instead of removing (md I)
@@ -130,6 +131,14 @@ export function itemGet(nkey: u32, options: u32): i32 {
     if ((options & GET_COUNT_NONE) == 0) countGlobal(GS_GET_MISSES);
     return -KEY_ENOENT;
   }
+  if (!created && (options & GET_NO_HOLD) == 0 && !itHoldable(it)) {
+    // limited_get: fetched (and bumped), then let go. A plain get counts a miss; a meta get
+    // counts nothing and is told (SERVER_ERROR refcount overflow during fetch).
+    if ((options & GET_NO_BUMP) == 0) itemBump(it);
+    if ((options & GET_META) != 0) return -TMPFAIL;
+    if ((options & GET_COUNT_NONE) == 0) countGlobal(GS_GET_MISSES);
+    return -KEY_ENOENT;
+  }
   const cls = itClsid(it);
   if ((options & (GET_COUNT_TOUCH | GET_COUNT_NONE)) == 0) {
     countClass(cls, CS_HITS_TO_HOT + itLru(it));
@@ -174,12 +183,19 @@ export function itemGetMany(n: u32, holdMin: u32): void {
       store<u32>(rec, 0, MANY_ITEM);
       continue;
     }
+    const nvalue = itNbytes(it) - 2;
+    const held = nvalue >= holdMin || itHas(it, ITEM_CHAINED);
+    if (held && !itHoldable(it)) {
+      // limited_get: fetched, then let go as a miss (see itemGet).
+      itemBump(it);
+      countGlobal(GS_GET_MISSES);
+      store<u32>(rec, 0, MANY_ITEM);
+      continue;
+    }
     const cls = itClsid(it);
     countClass(cls, CS_HITS_TO_HOT + itLru(it));
     countClass(cls, CS_GET_HITS);
     itemBump(it);
-    const nvalue = itNbytes(it) - 2;
-    const held = nvalue >= holdMin || itHas(it, ITEM_CHAINED);
     if (held) itemHold(it);
     store<u32>(rec, handle(it), MANY_ITEM);
     store<u32>(rec, held ? 1 : 0, MANY_HELD);
@@ -211,28 +227,33 @@ export function itemMark(h: u32, marks: u32): void {
   itSetFlags(it, f);
 }
 
-function touch(nkey: u32, exptime: u32): usize {
+/** touch, and gat when `hold`: the touched item (held if asked), or 0, counted as a miss. */
+function touch(nkey: u32, exptime: u32, hold: bool): usize {
   const it = itemFind(key(), nkey);
   if (it == 0) {
     countGlobal(GS_TOUCH_MISSES);
     return 0;
   }
-  countClass(itClsid(it), CS_TOUCH_HITS);
   itemBump(it);
   store<u32>(it, exptime, IT_EXPTIME);
+  if (hold && !itHoldable(it)) {
+    // limited_get: touched, then let go as a miss (see itemGet).
+    countGlobal(GS_TOUCH_MISSES);
+    return 0;
+  }
+  countClass(itClsid(it), CS_TOUCH_HITS);
+  if (hold) itemHold(it);
   return it;
 }
 
 /** gat: the held item with its new exptime (rel), or -KEY_ENOENT. */
 export function itemGetAndTouch(nkey: u32, exptime: u32): i32 {
-  const it = touch(nkey, exptime);
-  if (it == 0) return -KEY_ENOENT;
-  itemHold(it);
-  return handle(it);
+  const it = touch(nkey, exptime, true);
+  return it == 0 ? -KEY_ENOENT : handle(it);
 }
 
 export function itemTouch(nkey: u32, exptime: u32): i32 {
-  return touch(nkey, exptime) == 0 ? KEY_ENOENT : SUCCESS;
+  return touch(nkey, exptime, false) == 0 ? KEY_ENOENT : SUCCESS;
 }
 
 /** A held, unlinked item with room for `nbytes` of value, or -E2BIG / -ENOMEM. */

@@ -29,6 +29,7 @@ export const ENOMEM: i32 = 0x03;
 export const NOT_STORED: i32 = 0x04;
 export const EINVAL: i32 = 0x05;
 export const E2BIG: i32 = 0x08;
+export const TMPFAIL: i32 = 0x0d;
 
 // Store operations (ENGINE_STORE_OPERATION).
 export const OP_ADD: i32 = 1;
@@ -193,6 +194,18 @@ export function itemDeref(it: usize): void {
   assert(ref > 0, 'itemDeref: no reference held');
   store<u16>(it, <u16>(ref - 1), IT_REFCOUNT);
   if (ref == 1 && !itHas(it, ITEM_LINKED)) itemFree(it);
+}
+
+/**
+ * References a get may hold on one item: memcached's limited_get lets an item go once its
+ * refcount, which counts the hash table's link too, passes IT_REFCOUNT_LIMIT (60000). The
+ * count is a u16, so this also keeps it from wrapping.
+ */
+export const HOLD_MAX: u32 = 59999;
+
+/** Whether a get may hold `it` once more (see HOLD_MAX). */
+@inline export function itHoldable(it: usize): bool {
+  return itRefcount(it) < HOLD_MAX;
 }
 
 @inline export function itemHold(it: usize): void {

@@ -186,6 +186,12 @@ export interface GetRequest {
   created: boolean;
 }
 
+/**
+ * References gets may hold on one item at once: memcached's IT_REFCOUNT_LIMIT (60000), which
+ * counts the hash table's link too. Beyond it a get lets the item go (see EngineHandle.get).
+ */
+export const HOLD_MAX = 59999;
+
 export function createGetRequest(): GetRequest {
   return { bump: true, count: GetCount.GET, vivify: false, created: false };
 }
@@ -322,7 +328,10 @@ export interface EngineHandle {
 
   /**
    * A live item, or -KEY_ENOENT. Lazy expiry and flush are applied here. Without `request` a hit
-   * is bumped and counted as a get; a request gives the meta get's choices (GetRequest).
+   * is bumped and counted as a get; a request gives the meta get's choices (GetRequest). An item
+   * already held HOLD_MAX times is let go (memcached's limited_get): a miss without `request`,
+   * counted as one; -TMPFAIL with one, counted as nothing. getAndTouch and getMany's held hits
+   * take the same limit, as misses.
    */
   get(key: Uint8Array, request?: GetRequest): MaybePromise<ItemHandle>;
   /** get, then set the exptime; -KEY_ENOENT on a miss. */

@@ -11,7 +11,7 @@ import {
 } from '../engine/types.ts';
 import type { ItemHandle, ItemInfo } from '../engine/types.ts';
 import { writeBase64 } from '../protocol/meta/base64.ts';
-import { OPAQUE_TOO_LONG } from '../protocol/meta/parse.ts';
+import { OPAQUE_TOO_LONG, REFCOUNT_OVERFLOW } from '../protocol/meta/parse.ts';
 import { MetaFlag, hasFlag } from '../protocol/meta/request.ts';
 import type { MetaRequest } from '../protocol/meta/request.ts';
 import { SPACE, encodeAscii } from '../protocol/output.ts';
@@ -166,6 +166,8 @@ function metaGet(ctx: Context, req: Request): void {
   g.count = touching ? GetCount.TOUCH : GetCount.GET;
   g.vivify = hasFlag(m, MetaFlag.VIVIFY);
   const item = sync(engine.get(req.key, g));
+  // Held too often (memcached's refcount limit): an error, counted as nothing.
+  if (item === -Status.TMPFAIL) return errorLine(ctx, REFCOUNT_OVERFLOW);
   if (item < 0) {
     // A miss counts as a get even with T: memcached sets ttl_set only on a hit.
     stats.cmdGet++;

@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
 import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption, createArithmeticRequest,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, HOLD_MAX, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption, createArithmeticRequest,
   createArithmeticResult, createGetRequest, createItemInfo, itemInfoKey, itemInfoValue,
 } from '../../src/engine/types.ts';
-import type { EngineHandle, GetRequest, ItemInfo, ServerApi } from '../../src/engine/types.ts';
+import type { EngineHandle, GetRequest, ItemHandle, ItemInfo, ServerApi } from '../../src/engine/types.ts';
 import {
   DEFAULT_SLAB_SETTINGS,
   MIB,
@@ -986,6 +986,39 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       assert.is(h.view(held).value, 'old');
       assert.is(h.get('a'), undefined);
       h.release(held);
+    });
+
+    t('a get lets go of an item held HOLD_MAX times (limited_get): a counted miss, or TMPFAIL for a meta get', async () => {
+      const h = await open();
+      h.set('a', 'v'.repeat(5000));
+      const key = toBytes('a');
+      const held: ItemHandle[] = [];
+      for (let i = 0; i < HOLD_MAX; i++) held.push(h.hold('a')!);
+      assert.is(held.length, HOLD_MAX);
+      const counts = () => ({ hits: h.stat('get_hits'), misses: h.stat('get_misses'), touchHits: h.stat('touch_hits'), touchMisses: h.stat('touch_misses') });
+      const before = counts();
+      assert.is(h.hold('a'), undefined, 'a plain get misses');
+      assert.equal(counts(), { ...before, misses: before.misses + 1 }, 'and counts a miss');
+      const meta = createGetRequest();
+      meta.vivify = true;
+      assert.is(h.sync(h.engine.get(key, meta), 'get'), -Status.TMPFAIL, 'a meta get is told');
+      assert.is(meta.created, false, 'and makes nothing');
+      assert.equal(counts(), { ...before, misses: before.misses + 1 }, 'and counts nothing');
+      assert.is(h.sync(h.engine.getAndTouch(key, 100), 'getAndTouch'), -Status.KEY_ENOENT, 'gat misses');
+      assert.equal(counts(), { ...before, misses: before.misses + 1, touchMisses: before.touchMisses + 1 }, 'gat counts a touch miss');
+      if (h.engine.getMany !== undefined) {
+        const many = h.engine.getMany([key], 0, 1, 0);
+        assert.is(many.table[many.base + Many.ITEM], 0, 'a held hit of getMany misses');
+        assert.equal(counts(), { ...before, misses: before.misses + 2, touchMisses: before.touchMisses + 1 }, 'and counts a miss');
+      }
+      // One reference given back: gets hold it again.
+      h.release(held.pop()!);
+      const again = h.hold('a');
+      assert.ok(again !== undefined, 'held again');
+      assert.is(h.view(again).value, 'v'.repeat(5000));
+      h.release(again);
+      for (const item of held) h.release(item);
+      assert.is(h.get('a')?.value, 'v'.repeat(5000));
     });
 
     t('the chunk of an unlinked item is freed at the last release', async () => {

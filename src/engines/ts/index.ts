@@ -10,6 +10,7 @@ import {
   ENGINE_INTERFACE_VERSION,
   GET_MANY_MAX,
   GetCount,
+  HOLD_MAX,
   ItemMark,
   MANY_STRIDE,
   Many,
@@ -201,6 +202,14 @@ export class TsEngine implements EngineHandle {
       if (count !== GetCount.NONE) items.global.get_misses += 1;
       return -Status.KEY_ENOENT;
     }
+    if (!request?.created && item.refcount >= HOLD_MAX) {
+      // limited_get: fetched (and bumped), then let go. A plain get counts a miss; a meta get
+      // counts nothing and is told (SERVER_ERROR refcount overflow during fetch).
+      if (request === undefined || request.bump) items.bump(item, now);
+      if (request !== undefined) return -Status.TMPFAIL;
+      items.global.get_misses += 1;
+      return -Status.KEY_ENOENT;
+    }
     if (count === GetCount.GET) {
       items.countHit(item);
       items.perClass[item.clsid]!.get_hits += 1;
@@ -241,7 +250,7 @@ export class TsEngine implements EngineHandle {
 
   getAndTouch(key: Uint8Array, exptime: number): ItemHandle {
     if (!keyFits(key)) return -Status.KEY_ENOENT;
-    const item = this.touchItem(key, exptime);
+    const item = this.touchItem(key, exptime, true);
     if (item === null) return -Status.KEY_ENOENT;
     this.ready().items.hold(item);
     return item.handle;
@@ -252,7 +261,8 @@ export class TsEngine implements EngineHandle {
     return this.touchItem(key, exptime) === null ? Status.KEY_ENOENT : Status.SUCCESS;
   }
 
-  private touchItem(key: Uint8Array, exptime: number): Item | null {
+  /** touch, and gat's lookup when `holding`: the touched item, or null, counted as a miss. */
+  private touchItem(key: Uint8Array, exptime: number, holding = false): Item | null {
     const { items, core } = this.ready();
     const now = core.currentTime();
     const item = items.lookup(hashKeyOf(key), now);
@@ -262,6 +272,11 @@ export class TsEngine implements EngineHandle {
     }
     items.bump(item, now);
     item.exptime = core.realtime(exptime);
+    if (holding && item.refcount >= HOLD_MAX) {
+      // limited_get: touched, then let go as a miss (see get).
+      items.global.touch_misses += 1;
+      return null;
+    }
     items.perClass[item.clsid]!.touch_hits += 1;
     return item;
   }

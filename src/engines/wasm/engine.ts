@@ -16,7 +16,7 @@ import {
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
-  CAS_SIZE, COLD_LRU, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_NO_BUMP, GET_NO_HOLD, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
+  CAS_SIZE, COLD_LRU, GET_COUNT_NONE, GET_COUNT_TOUCH, GET_META, GET_NO_BUMP, GET_NO_HOLD, GET_VIVIFY, IO_CAS_IN, IO_CAS_OUT,
   IO_CREATED, IO_DELTA, IO_INITIAL, IO_ITEM, IO_KEY, IO_VALUE, IT_CLSID, IT_EXPTIME, IT_FLAGS,
   IT_HEADER, IT_NBYTES, IT_NKEY, IT_NTOTAL, IT_TIME, ITEM_CAS, ITEM_CFLAGS, ITEM_CHAINED,
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
@@ -302,7 +302,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     if (request === undefined) return nkey < 0 ? -Status.KEY_ENOENT : this.x.itemGet(nkey, 0);
     request.created = false;
     if (nkey < 0) return -Status.KEY_ENOENT;
-    let options = request.bump ? 0 : GET_NO_BUMP;
+    let options = GET_META | (request.bump ? 0 : GET_NO_BUMP);
     if (request.count === GetCount.TOUCH) options |= GET_COUNT_TOUCH;
     else if (request.count === GetCount.NONE) options |= GET_COUNT_NONE;
     if (request.vivify) options |= GET_VIVIFY;

@@ -57,6 +57,7 @@ export const GET_COUNT_TOUCH = 2;
 export const GET_COUNT_NONE = 4;
 export const GET_VIVIFY = 8;
 export const GET_NO_HOLD = 16;
+export const GET_META = 32;
 export const REMOVE_COMPARE_CAS = 1;
 export const REMOVE_INVALIDATE = 2;
 export const REMOVE_SET_EXPTIME = 4;

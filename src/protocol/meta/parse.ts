@@ -30,6 +30,8 @@ const TOO_LONG = 'CLIENT_ERROR options flags too long';
 /** md and ma report any flag error with this one line. */
 const INVALID_OR_DUPLICATE = 'CLIENT_ERROR invalid or duplicate flag';
 export const OPAQUE_TOO_LONG = 'CLIENT_ERROR opaque token too long';
+/** mg on an item held too often at once (process_mget_command's refcount overflow). */
+export const REFCOUNT_OVERFLOW = 'SERVER_ERROR refcount overflow during fetch';
 const MS_MODE = 'CLIENT_ERROR invalid mode for ms M token';
 const MA_MODE = 'CLIENT_ERROR invalid mode for ma M token';
 
