@@ -106,15 +106,31 @@ export function latin1(bytes: Uint8Array): string {
 
 /** Values at least this long go out by reference rather than copied into the reply buffer. */
 export const VALUE_REFERENCE_MIN = 4096;
+/**
+ * Reply bytes waiting to be sent beyond which every value goes by reference, however short: one
+ * get line of many keys (it may be 1 MB long) would otherwise copy gigabytes of values into the
+ * reply buffer. Referenced, a value costs a view and a reference to its item, as memcached's
+ * responses hold every item they show.
+ */
+export const REPLY_COPY_MAX = 1024 * 1024;
+/** No value goes by reference (the transport cannot tell when a write is done). */
+const NEVER = 0xffffffff;
+
+/** The shortest value that goes by reference now (see VALUE_REFERENCE_MIN and REPLY_COPY_MAX). */
+export function referenceMin(ctx: Context): number {
+  if (ctx.held === undefined) return NEVER;
+  return ctx.out.length > REPLY_COPY_MAX ? 1 : VALUE_REFERENCE_MIN;
+}
 
 /**
  * Appends a held item's value to the reply and gives up the caller's reference to it: a long
- * value by reference, the item then held until the write is done (memcached sends values from
- * the item the same way), anything else copied and the item released at once.
+ * value (or any, once the reply is long: referenceMin) by reference, the item then held until
+ * the write is done (memcached sends values from the item the same way), anything else copied
+ * and the item released at once.
  */
 export function appendValue(ctx: Context, item: ItemHandle, info: ItemInfo): void {
   const held = ctx.held;
-  if (held !== undefined && info.nvalue >= VALUE_REFERENCE_MIN) {
+  if (held !== undefined && info.nvalue >= referenceMin(ctx)) {
     ctx.out.reference(info.valueBytes, info.valueOffset, info.nvalue);
     held.push(item);
   } else {

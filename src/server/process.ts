@@ -11,7 +11,7 @@ import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } fr
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
 import { valueLine, valueLineCas, valueLineOf } from '../protocol/text/reply.ts';
-import { VALUE_REFERENCE_MIN, appendValue, storeFailure, sync } from './context.ts';
+import { appendValue, referenceMin, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
@@ -159,13 +159,12 @@ export function retrieveEach(ctx: Context, keys: readonly Uint8Array[], count: n
 /** The VALUE block of each hit among keys[0, keyCount), and END after each key if `endEach`. */
 function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number, withCas: boolean, endEach: boolean): void {
   const { engine, out } = ctx;
-  // Values that appendValue would send by reference are held; with no way to know when a write
-  // is done (ctx.held undefined) everything is copied.
-  const holdMin = ctx.held === undefined ? 0xffffffff : VALUE_REFERENCE_MIN;
   for (let from = 0; from < keyCount; from += GET_MANY_MAX) {
     const count = Math.min(GET_MANY_MAX, keyCount - from);
     ctx.server.stats.cmdGet += count;
-    const { table, base, bytes, view } = engine.getMany!(keys, from, count, holdMin);
+    // Values that appendValue would send by reference are held (none when the transport cannot
+    // tell when a write is done; all once the reply is long).
+    const { table, base, bytes, view } = engine.getMany!(keys, from, count, referenceMin(ctx));
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
       const item = table[at + Many.ITEM]!;
       if (item !== 0) {
