@@ -89,6 +89,16 @@ session('get: values over 512 KB (chained items) among small ones', [
   'gets big\r\n',
 ]);
 
+// Past 1 MB of waiting replies wasmcached sends even short values by reference (held items).
+session('get: a reply of 2.6 MB, short values repeated, and the counts', [
+  set('a', 'A'.repeat(4000)),
+  set('b', 'b', { flags: 5 }),
+  `get ${Array.from({ length: 640 }, (_, i) => (i % 3 === 2 ? 'b nope' : 'a')).join(' ')}\r\n`,
+  waitFor('END\r\n'),
+  'stats\r\n',
+  waitFor('END\r\n'),
+]);
+
 session('get: a line over 2048 bytes of keys', [
   ...Array.from({ length: 10 }, (_, i) => set(`${'p'.repeat(200)}${i}`, `v${i}`)),
   `get ${Array.from({ length: 30 }, (_, i) => `${'p'.repeat(200)}${i % 12}`).join(' ')}\r\n`,
