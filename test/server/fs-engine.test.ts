@@ -80,52 +80,58 @@ test(`purging ${ITEMS} expired files while clients read hot keys: read p99 and e
     });
     return value;
   };
-  const loader = await Client.open(s.port);
-  for (let i = 0; i < 10; i++) assert.is(await loader.request(`set hot${i} 0 0 4\r\nhot${i % 10}\r\n`), 'STORED\r\n');
-  const BATCH = 2_000;
-  for (let i = 0; i < ITEMS; i += BATCH) {
-    let batch = '';
-    for (let j = i; j < i + BATCH; j++) batch += `set cold${j} 0 30 8 noreply\r\n${String(j).padStart(8, '0')}\r\n`;
-    await loader.request(`${batch}version\r\n`, 'VERSION 1.6.18\r\n');
-  }
-  // Every file written before the purge starts.
-  const written = Date.now();
-  while (fsStat('fs_write_queue') > 0 && Date.now() - written < 60_000) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.is(fsStat('fs_files'), ITEMS + 10, 'all on disk');
+  // Closed whatever happens: a client left open would keep the test run from ending.
+  const clients: Client[] = [];
+  try {
+    const loader = await Client.open(s.port);
+    clients.push(loader);
+    for (let i = 0; i < 10; i++) assert.is(await loader.request(`set hot${i} 0 0 4\r\nhot${i % 10}\r\n`), 'STORED\r\n');
+    const BATCH = 2_000;
+    for (let i = 0; i < ITEMS; i += BATCH) {
+      let batch = '';
+      for (let j = i; j < i + BATCH; j++) batch += `set cold${j} 0 30 8 noreply\r\n${String(j).padStart(8, '0')}\r\n`;
+      await loader.request(`${batch}version\r\n`, 'VERSION 1.6.18\r\n');
+    }
+    // Every file written before the purge starts.
+    const written = Date.now();
+    while (fsStat('fs_write_queue') > 0 && Date.now() - written < 60_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.is(fsStat('fs_files'), ITEMS + 10, 'all on disk');
 
-  // Expire them all at once, and read hot keys while the maintainer and the queue reclaim them.
-  s.clock.advance(31);
-  const lag = monitorEventLoopDelay({ resolution: 1 });
-  lag.enable();
-  const readers = await Promise.all([0, 1, 2, 3].map(() => Client.open(s.port)));
-  const latencies: number[] = [];
-  const started = Date.now();
-  let purged = false;
-  await Promise.all(
-    readers.map(async (r, n) => {
-      for (let i = 0; !purged && Date.now() - started < 60_000; i++) {
-        const key = `hot${(i + n) % 10}`;
-        const t0 = process.hrtime.bigint();
-        const reply = await r.request(`get ${key}\r\n`, 'END\r\n');
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (reply !== `VALUE ${key} 0 4\r\n${key}\r\nEND\r\n`) throw new Error(`bad reply ${JSON.stringify(reply)}`);
-        if (n === 0 && i % 50 === 0) purged = fsStat('fs_files') === 10 && fsStat('fs_reclaim_queue') === 0;
-      }
-    }),
-  );
-  lag.disable();
-  const seconds = (Date.now() - started) / 1000;
-  const readP99 = percentile(latencies, 99);
-  const lagP99 = lag.percentile(99) / 1e6;
-  const figures = `purged ${ITEMS} files in ${seconds.toFixed(1)} s; ${latencies.length} reads, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${readP99.toFixed(2)} ms, max ${Math.max(...latencies).toFixed(1)} ms; event-loop lag p99 ${lagP99.toFixed(2)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`;
-  process.stdout.write(`\n  ${figures}\n`);
-  assert.ok(purged, `the files were not all reclaimed within 60 s: ${fsStat('fs_files')} left`);
-  assert.is(readdirSync(dir).filter((name) => name.length === 2).flatMap((sub) => readdirSync(join(dir, sub))).length, 10, 'only the hot files remain');
-  assert.ok(readP99 < 10, figures);
-  assert.ok(lagP99 < 10, figures);
-  for (const r of readers) r.close();
-  loader.close();
-  await s.close();
+    // Expire them all at once, and read hot keys while the maintainer and the queue reclaim them.
+    s.clock.advance(31);
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
+    const readers = await Promise.all([0, 1, 2, 3].map(() => Client.open(s.port)));
+    clients.push(...readers);
+    const latencies: number[] = [];
+    const started = Date.now();
+    let purged = false;
+    await Promise.all(
+      readers.map(async (r, n) => {
+        for (let i = 0; !purged && Date.now() - started < 60_000; i++) {
+          const key = `hot${(i + n) % 10}`;
+          const t0 = process.hrtime.bigint();
+          const reply = await r.request(`get ${key}\r\n`, 'END\r\n');
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          if (reply !== `VALUE ${key} 0 4\r\n${key}\r\nEND\r\n`) throw new Error(`bad reply ${JSON.stringify(reply)}`);
+          if (n === 0 && i % 50 === 0) purged = fsStat('fs_files') === 10 && fsStat('fs_reclaim_queue') === 0;
+        }
+      }),
+    );
+    lag.disable();
+    const seconds = (Date.now() - started) / 1000;
+    const readP99 = percentile(latencies, 99);
+    const lagP99 = lag.percentile(99) / 1e6;
+    const figures = `purged ${ITEMS} files in ${seconds.toFixed(1)} s; ${latencies.length} reads, p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${readP99.toFixed(2)} ms, max ${percentile(latencies, 100).toFixed(1)} ms; event-loop lag p99 ${lagP99.toFixed(2)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`;
+    process.stdout.write(`\n  ${figures}\n`);
+    assert.ok(purged, `the files were not all reclaimed within 60 s: ${fsStat('fs_files')} left`);
+    assert.is(readdirSync(dir).filter((name) => name.length === 2).flatMap((sub) => readdirSync(join(dir, sub))).length, 10, 'only the hot files remain');
+    assert.ok(readP99 < 10, figures);
+    assert.ok(lagP99 < 10, figures);
+  } finally {
+    for (const c of clients) c.close();
+    await s.close();
+  }
 });
 
 test.after(() => {
