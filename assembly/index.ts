@@ -136,7 +136,7 @@ export function itemGet(nkey: u32, options: u32): i32 {
     // counts nothing and is told (SERVER_ERROR refcount overflow during fetch).
     if ((options & GET_NO_BUMP) == 0) itemBump(it);
     if ((options & GET_META) != 0) return -TMPFAIL;
-    if ((options & GET_COUNT_NONE) == 0) countGlobal(GS_GET_MISSES);
+    countGlobal(GS_GET_MISSES);
     return -KEY_ENOENT;
   }
   const cls = itClsid(it);
