@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EngineHandle } from '../../src/engine/types.ts';
-import { Connection, Sent } from '../../src/server/connection.ts';
-import type { Transport } from '../../src/server/connection.ts';
-import { fakeConnection } from './serve.ts';
+import { fakeConnection, recordedConnection } from './serve.ts';
 
 const session = (reqsPerEvent = 1000) => fakeConnection({ reqsPerEvent }, { cache_size: '2m' });
 
@@ -114,31 +112,19 @@ test('a long get line arriving a byte per read is held in about its own size', a
 
 test('past 1 MB of reply a get line sends even short values by reference, and gives every item back', async () => {
   const { state } = await session();
-  // A transport that can tell when a write is done (afterWrite), as the socket ones can.
-  const sends: Uint8Array[][] = [];
-  const transport: Transport = {
-    send: (parts) => {
-      sends.push(parts.map((p) => p.slice()));
-      return Sent.COPIED;
-    },
-    pauseReading: () => {},
-    resumeReading: () => {},
-    close: () => {},
-    afterWrite: (done) => done(),
-  };
-  const conn = new Connection(state, transport, 1000);
-  const reply = () => Buffer.concat(sends.splice(0).flat()).toString('latin1');
+  const g = recordedConnection(state, 1000, true);
   const value = 'v'.repeat(4000);
-  conn.receive(Buffer.from(`set a 0 0 ${value.length}\r\n${value}\r\n`, 'latin1'));
-  assert.is(reply(), 'STORED\r\n');
-  conn.receive(Buffer.from(`get ${'a '.repeat(600)}\r\n`, 'latin1'));
+  g.conn.receive(Buffer.from(`set a 0 0 ${value.length}\r\n${value}\r\n`, 'latin1'));
+  assert.is(g.reply(), 'STORED\r\n');
+  g.sends.length = 0;
+  g.conn.receive(Buffer.from(`get ${'a '.repeat(600)}\r\n`, 'latin1'));
+  assert.ok(g.reply() === `VALUE a 0 ${value.length}\r\n${value}\r\n`.repeat(600) + 'END\r\n', '600 values');
   // Copied, 600 values fill 38 chunks, a part each; the ones past 1 MB go as parts of their own.
-  const parts = sends[0]!.length;
-  assert.ok(reply() === `VALUE a 0 ${value.length}\r\n${value}\r\n`.repeat(600) + 'END\r\n', '600 values');
-  assert.ok(parts > 300, `${parts} parts`);
+  assert.is(g.sends.length, 1, 'one send');
+  assert.ok(g.sends[0]! > 300, `${g.sends[0]} parts`);
   // Written, every reference is given back: deleted, the item's chunk is free.
-  conn.receive(Buffer.from('delete a\r\nstats slabs\r\n', 'latin1'));
-  const stats = reply();
+  g.conn.receive(Buffer.from('delete a\r\nstats slabs\r\n', 'latin1'));
+  const stats = g.reply();
   assert.ok(stats.startsWith('DELETED\r\n'), stats.slice(0, 40));
   assert.match(stats, /:used_chunks 0\r\n/);
   assert.not.match(stats, /:used_chunks [1-9]/);

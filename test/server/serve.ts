@@ -77,12 +77,19 @@ export function connectionOver(engine: EngineHandle, api: ServerApi, options: Pa
   return { ...recordedConnection(server.state, options.reqsPerEvent ?? 20), state: server.state };
 }
 
-/** One more Connection on a server's state, over a fake transport that records what it sends. */
-export function recordedConnection(state: ServerState, reqsPerEvent = 20) {
+/**
+ * One more Connection on a server's state, over a fake transport that records what it sends.
+ * With `reportsWrites` it can tell when a write is done (afterWrite), as the socket transports
+ * can, so that long values go out by reference.
+ */
+export function recordedConnection(state: ServerState, reqsPerEvent = 20, reportsWrites = false) {
   const sent: number[] = [];
+  /** How many parts each send had. */
+  const sends: number[] = [];
   let closed = false;
   const transport: Transport = {
     send: (parts) => {
+      sends.push(parts.length);
       for (const p of parts) for (const b of p) sent.push(b);
       return Sent.COPIED;
     },
@@ -92,9 +99,11 @@ export function recordedConnection(state: ServerState, reqsPerEvent = 20) {
       closed = true;
     },
   };
+  if (reportsWrites) transport.afterWrite = (done) => done();
   const conn = new Connection(state, transport, reqsPerEvent);
   return {
     conn,
+    sends,
     /** Everything sent since the last call, as latin1. */
     reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'),
     /**
