@@ -89,6 +89,13 @@ export class Output {
   private start = 0;
   /** End of what has been written. */
   private end = 0;
+  /**
+   * Where each response ends, while recorded (recordResponses): offsets into the bytes written
+   * since recording began. UDP sends each of memcached's responses as datagrams of its own.
+   */
+  private ends: number[] | undefined;
+  /** Bytes taken since recording began. */
+  private endsBase = 0;
 
   /** Bytes written and not yet taken. */
   get length(): number {
@@ -211,6 +218,7 @@ export class Output {
    * is reused by the next take: a caller that keeps the list (not just the parts) copies it.
    */
   take(): Uint8Array[] {
+    if (this.ends !== undefined) this.endsBase += this.length;
     let taken: Uint8Array[];
     if (this.parts.length === 0 && this.end > this.start) {
       taken = this.one;
@@ -248,6 +256,34 @@ export class Output {
    */
   keepTaken(): void {
     this.pinned = true;
+  }
+
+  /**
+   * Starts recording where responses end (see endResponse), from an empty buffer: memcached's
+   * UDP frames each response (its mc_resp) apart, numbering its datagrams from 0.
+   */
+  recordResponses(): void {
+    this.ends = [];
+    this.endsBase = 0;
+  }
+
+  /**
+   * A response ends here, when recording. An empty one is recorded only if `always` (a key of a
+   * multi-key get that missed: memcached still sends its empty response over UDP); otherwise a
+   * response is what was written since the last end, if anything was.
+   */
+  endResponse(always: boolean): void {
+    const ends = this.ends;
+    if (ends === undefined) return;
+    const at = this.endsBase + this.length;
+    if (always || at > (ends.length === 0 ? 0 : ends[ends.length - 1]!)) ends.push(at);
+  }
+
+  /** The response ends recorded since recordResponses, which stops recording. */
+  recordedResponses(): number[] {
+    const ends = this.ends ?? [];
+    this.ends = undefined;
+    return ends;
   }
 
   /** Forgets everything not taken (a connection that closes). */

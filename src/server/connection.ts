@@ -318,6 +318,8 @@ export class Connection {
         this.yieldRest(buf.slice(pos, end));
         return;
       }
+      // What came before was a response of its own (recorded for UDP's framing).
+      this.ctx.out.endResponse(false);
       if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
       if (this.protocol === Protocol.BINARY) {
         const next = this.binaryCommand(buf, pos, end);

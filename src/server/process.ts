@@ -121,9 +121,12 @@ function retrieve(ctx: Context, req: Request): void {
     else stats.cmdGet++;
     const item = sync(touching ? engine.getAndTouch(key, req.exptime) : engine.get(key));
     if (ctx.server.detailEnabled) ctx.server.prefixStats.recordGet(key, item > 0);
-    if (item <= 0) continue;
-    if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} sending key ${String.fromCharCode(...key)}`);
-    heldValue(ctx, item, withCas);
+    if (item > 0) {
+      if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} sending key ${String.fromCharCode(...key)}`);
+      heldValue(ctx, item, withCas);
+    }
+    // Each key but the last is a response of its own, empty on a miss (END goes with the last).
+    if (k < req.keyCount - 1) out.endResponse(true);
   }
   if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} END`);
   out.raw(END);
@@ -183,7 +186,12 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
           out.crlf();
         }
       }
-      if (endEach) out.raw(END);
+      if (endEach) {
+        out.raw(END);
+        out.endResponse(false);
+      } else if (from + i < keyCount - 1) {
+        out.endResponse(true);
+      }
     }
   }
 }

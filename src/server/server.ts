@@ -19,7 +19,7 @@ import { PrefixStats } from './prefix-stats.ts';
 import { ServerStats } from './stats.ts';
 import type { ProcessFacts } from './stats.ts';
 import { Sweeper } from './sweeper.ts';
-import { UDP_HEADER_BYTES, udpFrames } from './udp.ts';
+import { UDP_HEADER_BYTES, type UdpReply, UdpPort } from './udp.ts';
 
 export interface ServerOptions {
   engine: EngineHandle;
@@ -90,7 +90,7 @@ export class MemcachedServer {
   readonly state: ServerState;
   private readonly stats = new ServerStats();
   private readonly listeners: NetServer[] = [];
-  private readonly udp: UdpSocket[] = [];
+  private readonly udp: Array<{ socket: UdpSocket; port: UdpPort<RemoteInfo> }> = [];
   private readonly conns = new Set<Tracked>();
   /** Connection ids for `stats conns` start after the listeners', as memcached's fds do. */
   private nextId = 100;
@@ -199,7 +199,7 @@ export class MemcachedServer {
   }
 
   udpPorts(): number[] {
-    return this.udp.map((u) => u.address().port);
+    return this.udp.map((u) => u.socket.address().port);
   }
 
   /** Stops listening and closes every connection. */
@@ -208,7 +208,8 @@ export class MemcachedServer {
     if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
     for (const tracked of this.conns) tracked.peer.destroy();
     await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
-    await Promise.all(this.udp.map((u) => new Promise<void>((resolve) => u.close(() => resolve()))));
+    for (const u of this.udp) u.port.close();
+    await Promise.all(this.udp.map((u) => new Promise<void>((resolve) => u.socket.close(() => resolve()))));
     if (this.options.socketPath !== '') removeSocketFile(this.options.socketPath);
   }
 
@@ -251,15 +252,17 @@ export class MemcachedServer {
   private listenUdp(host: string | undefined, port: number): Promise<void> {
     const type = host !== undefined && host.includes(':') ? 'udp6' : 'udp4';
     const socket = createSocket({ type, reuseAddr: false });
-    // One connection serves every datagram; what it sends for one is framed and sent back.
-    let reply: Uint8Array[] = [];
+    // One connection answers every datagram; what it sends for one is that datagram's reply.
+    let reply: UdpReply = { parts: [], ends: [], sent: [] };
     const conn = new Connection(
       this.state,
       {
         send: (parts) => {
-          reply.push(...parts);
+          reply.parts.push(...parts);
           return Sent.QUEUED;
         },
+        // Replies hold long values by reference until they are framed.
+        afterWrite: (done) => void reply.sent.push(done),
         pauseReading: () => {},
         resumeReading: () => {},
         close: () => {},
@@ -267,17 +270,29 @@ export class MemcachedServer {
       },
       Number.MAX_SAFE_INTEGER,
     );
-    socket.on('message', (message: Buffer, from: RemoteInfo) => {
-      if (message.length <= UDP_HEADER_BYTES) return;
-      reply = [];
-      this.datagram(conn, message);
-      for (const frame of udpFrames(message.readUInt16BE(0), reply)) socket.send(frame, from.port, from.address);
+    const out = this.state.out;
+    const udpPort = new UdpPort<RemoteInfo>({
+      answer: (request) => {
+        reply = { parts: [], ends: [], sent: [] };
+        this.stats.bytesRead += UDP_HEADER_BYTES;
+        out.recordResponses();
+        this.datagram(conn, request);
+        reply.ends = out.recordedResponses();
+        return reply;
+      },
+      send: (frame, length, to, done) => {
+        // memcached counts the frame headers in bytes_read and bytes_written.
+        this.stats.bytesWritten += UDP_HEADER_BYTES;
+        socket.send(frame, 0, length, to.port, to.address, done);
+      },
     });
+    socket.on('message', (message: Buffer, from: RemoteInfo) => udpPort.receive(message, from));
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: host, port }, () => {
         socket.off('error', reject);
-        this.udp.push(socket);
+        socket.on('error', (error) => this.internalError(error, 'UDP socket error'));
+        this.udp.push({ socket, port: udpPort });
         // memcached gives each worker thread a connection on every UDP port.
         for (let t = 0; t < this.options.threads; t++) this.countConnection();
         this.portLines.push(`UDP ${type === 'udp6' ? 'INET6' : 'INET'}: ${socket.address().port}\n`);
@@ -286,11 +301,11 @@ export class MemcachedServer {
     });
   }
 
-  /** One UDP request: an 8-byte frame header, then commands that must all be in this datagram. */
-  private datagram(conn: Connection, message: Buffer): void {
+  /** One UDP request (after its frame header): commands that must all be in this datagram. */
+  private datagram(conn: Connection, request: Uint8Array): void {
     conn.resetInput();
     try {
-      conn.receive(message.subarray(UDP_HEADER_BYTES));
+      conn.receive(request);
     } catch (error) {
       this.internalError(error);
       conn.ctx.out.clear();

@@ -150,6 +150,8 @@ export interface StartOptions {
   env?: Readonly<Record<string, string>>;
   /** Listen on this unix socket (-s) instead of TCP; readiness is then probed there. */
   socketPath?: string;
+  /** Also listen for UDP on the TCP port's number (-U). */
+  udp?: boolean;
 }
 
 /** The command line that starts `kind` on `port` with the session's extra flags. */
@@ -192,6 +194,7 @@ function probe(port: number, socketPath: string | undefined): Promise<boolean> {
 
 async function launch(kind: ServerKind, port: number, flags: readonly string[], options: StartOptions): Promise<ServerProcess> {
   const socketFlags = options.socketPath === undefined ? [] : ['-s', options.socketPath];
+  if (options.udp === true) socketFlags.push('-U', String(port));
   const [command, args] = commandFor(kind, port, [...socketFlags, ...flags]);
   const env = options.env ? { ...process.env, ...options.env } : process.env;
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
