@@ -70,6 +70,11 @@ export function assocFirst(hv: u32): u32 {
   return it == 0 ? 0 : load<u32>(it, IT_HV);
 }
 
+/** The head of bucket `b` of the table as it lies in memory (0 .. 2^hashpower - 1), 0 if empty. */
+export function assocBucketHead(b: u32): usize {
+  return load<u32>(table + (<usize>b << 2));
+}
+
 export function assocFind(key: usize, nkey: u32, hv: u32): usize {
   let it: usize = load<u32>(bucket(hv));
   while (it != 0) {

@@ -8,20 +8,20 @@ import {
   MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, ITEM_CHAINED, KEY_MAX, MANY_CAS, MANY_FLAGS, MANY_HELD,
   MANY_ITEM, MANY_KEY, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itKey, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
-  setSettings, currentTime, IT_EXPTIME, IT_REFCOUNT, sizesHist,
+  setSettings, currentTime, IT_EXPTIME, IT_HNEXT, IT_REFCOUNT, ITEM_FETCHED, itPrev, itRefcount, sizesHist,
 } from './layout';
 import { hashKey } from './hash';
-import { assocCount, assocFirst, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
+import { assocBucketHead, assocCount, assocFirst, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
 import { arithCreated, arithItem, itemArith } from './arith';
 import {
   KEY_EEXISTS, KEY_ENOENT, SUCCESS, TMPFAIL, dataSeg, itHoldable, itemAlloc, itemAllocFailed, itemBump, itemDeref,
   itemFind, itemFindHashed, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
-  itemsReset, itemsStateLoad, itemsStateSave, oldestLive,
+  isFlushed, itemsReset, itemsStateLoad, itemsStateSave, oldestLive,
 } from './items';
 import { lruCheck, lruMaintainReset, lruMaintainStep, lruMaintainerJuggle, lruStateLoad, lruStateSave } from './lru';
 import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsEnd, slabsInit, slabsStateLoad, slabsStateSave } from './slabs';
 import {
-  CS_DELETE_HITS, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
+  CS_DELETE_HITS, CS_EXPIRED_UNFETCHED, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
   GS_GET_MISSES, GS_TOUCH_MISSES, STATS_BYTES, classStat, countClass, countGlobal, globalStat,
   statsReset,
 } from './stats';
@@ -360,6 +360,50 @@ export function lruHead(cls: u32, lru: u32): i32 {
 export function lruNext(h: u32): i32 {
   const it = itNext(itemAt(h));
   return it == 0 ? 0 : handle(it);
+}
+
+// ---- the LRU crawler (lru_crawler crawl and metadump) ----
+
+/** The oldest item of a class's LRU segment as a handle; 0 when empty or no such class. */
+export function lruTail(cls: u32, lru: u32): i32 {
+  if (cls < 1 || cls > powerLargest || lru > COLD_LRU) return 0;
+  const it: usize = load<u32>(segRec(cls, lru), SEG_TAIL);
+  return it == 0 ? 0 : handle(it);
+}
+
+/** The next newer item in the same segment as a linked item, 0 at the head. */
+export function lruPrev(h: u32): i32 {
+  const it = itPrev(itemAt(h));
+  return it == 0 ? 0 : handle(it);
+}
+
+/** The first item of hash bucket `b` (0 .. 2^hash power - 1, as the table lies in memory), 0 if none. */
+export function assocBucket(b: u32): i32 {
+  const it = assocBucketHead(b);
+  return it == 0 ? 0 : handle(it);
+}
+
+/** The next item in a linked item's hash chain, 0 at its end. */
+export function assocChainNext(h: u32): i32 {
+  const it: usize = load<u32>(itemAt(h), IT_HNEXT);
+  return it == 0 ? 0 : handle(it);
+}
+
+/**
+ * Whether the crawler finds a linked item live: not expired (its exptime passed: the crawler's
+ * test is strict, unlike a fetch's) and not flushed. With `reclaim`, a dead one that no client
+ * holds is unlinked (crawler_expired_eval), counted expired_unfetched when it was never fetched.
+ */
+export function crawlItem(h: u32, reclaim: i32): i32 {
+  const it = itemAt(h);
+  const exptime = load<u32>(it, IT_EXPTIME);
+  const flushed = isFlushed(it);
+  if (!flushed && (exptime == 0 || exptime >= currentTime)) return 1;
+  if (reclaim != 0 && itRefcount(it) == 0) {
+    if (!flushed && !itHas(it, ITEM_FETCHED)) countClass(itClsid(it), CS_EXPIRED_UNFETCHED);
+    itemUnlink(it);
+  }
+  return 0;
 }
 
 // ---- stats ----

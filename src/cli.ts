@@ -162,9 +162,14 @@ async function serve(
     version: MEMCACHED_VERSION,
     detailEnabled: settings.detailEnabled,
     statPrefix: settings.statPrefix,
-    // verbosity and stats detail change while serving; stats settings shows the current values.
-    settingsStats: (add) =>
-      reportSettingsStats({ ...settings, verbose: server.state.verbosity, detailEnabled: server.state.detailEnabled }, add),
+    crawler: { enabled: settings.lruCrawler, sleep: settings.lruCrawlerSleep, tocrawl: settings.lruCrawlerTocrawl },
+    // verbosity, stats detail and the crawler's settings change while serving; stats settings
+    // shows the current values.
+    settingsStats: (add) => {
+      const { verbosity, detailEnabled, crawler } = server.state;
+      const current = { verbose: verbosity, detailEnabled, lruCrawler: crawler.enabled, lruCrawlerSleep: crawler.sleep, lruCrawlerTocrawl: crawler.tocrawl };
+      reportSettingsStats({ ...settings, ...current }, add);
+    },
     onShutdown: (graceful) => void stop(0, graceful),
     portFile: process.env['MEMCACHED_PORT_FILENAME'],
     protocol: settings.bindingProtocol,

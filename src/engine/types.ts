@@ -276,6 +276,40 @@ export type AddStat = (key: string, value: string) => void;
  */
 export type CachedumpVisit = (key: Uint8Array, nbytes: number, exptime: number) => boolean;
 
+/** What `crawl` walks: slab class ids, or the hash table (metadump's `hash`). */
+export type CrawlTarget = readonly number[] | 'hash';
+
+/** The LRU segments in the order memcached numbers its LRU ids (HOT_LRU 0, WARM_LRU 64, COLD_LRU 128). */
+const CRAWL_SEGMENTS = [0, 1, 2] as const;
+
+/**
+ * memcached's LRU crawler order: a crawler starts at the oldest end of each LRU it is given and
+ * all of them step together, one item each in turn, in LRU id order (the HOT LRU of each class by
+ * class id, then the WARM ones, then the COLD ones), an LRU dropping out once its newest item is
+ * passed. `oldest(clsid, segment)` gives an LRU's oldest item and `newer` the next one towards
+ * its newest (`none` at the end); `newer` is read before `visit`, which may unlink the item.
+ */
+export function crawlInTurns<I>(
+  classes: readonly number[],
+  none: I,
+  oldest: (clsid: number, segment: number) => I,
+  newer: (item: I) => I,
+  visit: (item: I) => void,
+): void {
+  const cursors: I[] = [];
+  for (const segment of CRAWL_SEGMENTS) for (const clsid of classes) cursors.push(oldest(clsid, segment));
+  for (let active = cursors.filter((c) => c !== none).length; active > 0; ) {
+    for (let i = 0; i < cursors.length; i++) {
+      const item = cursors[i]!;
+      if (item === none) continue;
+      const next = newer(item);
+      cursors[i] = next;
+      if (next === none) active--;
+      visit(item);
+    }
+  }
+}
+
 export interface EngineInfo {
   description: string;
   /** Free-form feature words, e.g. 'lru', 'persistent', 'cas'. */
@@ -397,6 +431,18 @@ export interface EngineHandle {
    * The formatting and memcached's 2 MB reply cap are the server's.
    */
   cachedump?(clsid: number, limit: number, visit: CachedumpVisit): MaybePromise<Status>;
+
+  /**
+   * Optional: memcached's LRU crawler, run to its end at once. `classes` is slab class ids in
+   * ascending order (ids the engine does not have hold nothing), walked in crawlInTurns' order, or
+   * 'hash': the hash table bucket by bucket, each chain from its head. Each class walked is first
+   * given what memcached's LRU maintainer would have done by now, as for cachedump. With `visit`
+   * (metadump): every item not expired or flushed is visited, and nothing changes. Without
+   * (autoexpire, `lru_crawler crawl`): the expired and flushed items not in use are unlinked, an
+   * item expired unfetched counted as the maintainer counts it. Without this method the server
+   * lists no items.
+   */
+  crawl?(target: CrawlTarget, visit?: (item: ItemHandle) => void): MaybePromise<Status>;
 
   /**
    * Optional: what memcached's LRU maintainer thread does in the background, in bounded steps.

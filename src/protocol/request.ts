@@ -55,6 +55,8 @@ export const Command = {
   SASL_LIST_MECHS: 31,
   SASL_AUTH: 32,
   SASL_STEP: 33,
+  /** lru_crawler: its words in `arg`, read by the process step. */
+  LRU_CRAWLER: 34,
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 

@@ -7,6 +7,7 @@ import type { EngineHandle, ItemHandle, ItemInfo, MaybePromise } from '../engine
 import type { Output } from '../protocol/output.ts';
 import { NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import type { AuthEntry } from './auth.ts';
+import type { CrawlerSettings } from './crawler.ts';
 import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
 
@@ -28,6 +29,8 @@ export interface ServerState {
   readonly dumpEnabled: boolean;
   /** The VERSION reply's text. */
   readonly version: string;
+  /** The LRU crawler's settings (the lru_crawler command changes them). */
+  readonly crawler: CrawlerSettings;
   /** Whether items keep a CAS (the engine's cas_enabled; -C turns it off). */
   casEnabled: boolean;
   /** -B: how a connection's protocol is chosen ('auto': by its first byte). */

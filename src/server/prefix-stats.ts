@@ -3,6 +3,8 @@
 // delimiter are not counted. The dump lists prefixes in memcached's order: its 256-bucket table
 // hashed with murmur3, newest first within a bucket (cf. memcached stats_prefix.c).
 
+import { murmur3 } from '../engine/hash.ts';
+
 const PREFIX_HASH_SIZE = 256;
 
 interface PrefixCounts {
@@ -61,41 +63,4 @@ export class PrefixStats {
     }
     return p;
   }
-}
-
-/** MurmurHash3 x86 32-bit, seed 0: memcached's default hash_algorithm. */
-export function murmur3(data: Uint8Array): number {
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  let h = 0;
-  const blocks = data.length >>> 2;
-  for (let i = 0; i < blocks; i++) {
-    const j = i * 4;
-    let k = data[j]! | (data[j + 1]! << 8) | (data[j + 2]! << 16) | (data[j + 3]! << 24);
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = blocks * 4;
-  const rest = data.length & 3;
-  if (rest > 0) {
-    let k = 0;
-    if (rest === 3) k ^= data[tail + 2]! << 16;
-    if (rest >= 2) k ^= data[tail + 1]! << 8;
-    k ^= data[tail]!;
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-  }
-  h ^= data.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

@@ -13,6 +13,7 @@ import type { Request } from '../protocol/request.ts';
 import { valueLine, valueLineCas, valueLineOf } from '../protocol/text/reply.ts';
 import { appendValue, referenceMin, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
+import { lruCrawler } from './crawler.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
 
@@ -83,6 +84,9 @@ export function processRequest(ctx: Context, req: Request): After {
       return After.CONTINUE;
     case Command.STATS:
       reportStats(ctx, req.arg);
+      return After.CONTINUE;
+    case Command.LRU_CRAWLER:
+      lruCrawler(ctx, req.arg);
       return After.CONTINUE;
     case Command.QUIT:
     case Command.CLOSE:

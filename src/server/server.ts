@@ -11,6 +11,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import type { AuthEntry } from './auth.ts';
 import { Connection, Sent } from './connection.ts';
+import type { CrawlerSettings } from './crawler.ts';
 import type { ServerState } from './context.ts';
 import { encodeAscii, Output } from '../protocol/output.ts';
 import { adoptConnections, socketPeer } from './stream-handle.ts';
@@ -49,6 +50,8 @@ export interface ServerOptions {
   statPrefix?: string;
   /** The VERSION reply and `stats` version. */
   version: string;
+  /** The LRU crawler's settings at start (-o lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl); memcached's defaults if not given. */
+  crawler?: CrawlerSettings;
   /** Server-owned lines of `stats settings`. */
   settingsStats(add: (key: string, value: string) => void): void;
   /** The shutdown command (with -A) was received. */
@@ -127,6 +130,7 @@ export class MemcachedServer {
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
       version: o.version,
+      crawler: { ...(o.crawler ?? { enabled: true, sleep: 100, tocrawl: 0 }) },
       casEnabled: true,
       protocol: o.protocol ?? (o.saslPwdb !== undefined ? 'binary' : o.asciiAuth !== undefined ? 'ascii' : 'auto'),
       saslPwdb: o.saslPwdb,

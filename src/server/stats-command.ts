@@ -12,15 +12,15 @@ import type { Context } from './context.ts';
 import { SETTINGS_STATS_ORDER } from './settings.ts';
 import { addInOrder, reportGeneralStats } from './stats.ts';
 
-const END = encodeAscii('END\r\n');
+export const END = encodeAscii('END\r\n');
 /** memcached's MAX_NUMBER_OF_SLAB_CLASSES (63 + 1). */
-const MAX_NUMBER_OF_SLAB_CLASSES = 64;
+export const MAX_NUMBER_OF_SLAB_CLASSES = 64;
 
 function statLine(ctx: Context, key: string, value: string): void {
   ctx.out.ascii(`STAT ${key} ${value}\r\n`);
 }
 
-function line(ctx: Context, text: string): void {
+export function line(ctx: Context, text: string): void {
   ctx.out.ascii(text);
   ctx.out.crlf();
 }
@@ -131,6 +131,6 @@ function cachedump(ctx: Context, words: string[]): void {
   ctx.out.raw(END);
 }
 
-function u32(text: string): number {
+export function u32(text: string): number {
   return parseU32(encodeAscii(text), 0, text.length);
 }

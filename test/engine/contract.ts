@@ -27,6 +27,7 @@ import {
   slabClassLine,
 } from './harness.ts';
 import type { ConfigInput, EngineHarness, EngineName, StatList } from './harness.ts';
+import { murmur3 } from '../../src/engine/hash.ts';
 
 const { SET, ADD, REPLACE, APPEND, PREPEND, CAS } = StoreOperation;
 
@@ -2124,6 +2125,99 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       h.advance(5);
       assert.equal(keys(dump(h, 1)), ['v', 'u', 't', 'z'], 'u expired above a live tail: listed');
       assert.is(h.get('u'), undefined, 'and gone at the next lookup');
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('the LRU crawler (crawl)');
+    type Crawled = { key: string; exptime: number; time: number; cas: bigint; fetched: boolean; clsid: number; ntotal: number };
+    /** crawl(target, visit): what metadump would list. */
+    const info = createItemInfo();
+    const metadump = (h: EngineHarness, target: readonly number[] | 'hash'): Crawled[] => {
+      assert.type(h.engine.crawl, 'function', 'the engine implements crawl');
+      const seen: Crawled[] = [];
+      const status = h.sync(
+        h.engine.crawl!(target, (item) => {
+          const c = info;
+          h.engine.getItemInfo(item, c, true);
+          const key = latin1(c.keyBytes.subarray(c.keyOffset, c.keyOffset + c.nkey));
+          seen.push({ key, exptime: c.exptime, time: c.time, cas: c.cas, fetched: c.fetched, clsid: c.clsid, ntotal: c.ntotal });
+        }),
+        'crawl',
+      );
+      isStatus(status, Status.SUCCESS, `crawl(${String(target)})`);
+      return seen;
+    };
+    const keys = (list: Crawled[]): string[] => list.map((c) => c.key);
+    const small = modelClassFor(DEFAULT_CLASSES, modelNtotal(1, 1, 0)).id;
+    const mid = modelClassFor(DEFAULT_CLASSES, modelNtotal(2, 100, 0)).id;
+    const large = modelClassFor(DEFAULT_CLASSES, modelNtotal(2, 500, 0)).id;
+
+    // After the maintainer's juggle every item here is in COLD but the newest small one (HOT may
+    // hold 20 % of its class's bytes): the HOT LRUs come first in each turn, then the COLD ones.
+    t('metadump: each LRU from its oldest item, all in turns (HOT LRUs by class, then COLD); expired items left out; nothing changes', async () => {
+      const h = await open();
+      for (let i = 0; i < 8; i++) h.set(`s${i}`, 'x');
+      for (let i = 0; i < 3; i++) h.set(`m${i}`, 'y'.repeat(100));
+      for (let i = 0; i < 2; i++) h.set(`L${i}`, 'z'.repeat(500), { exptime: 100 });
+      h.get('s2');
+      const all = metadump(h, [small, mid, large]);
+      assert.equal(keys(all), ['s7', 's0', 'm0', 'L0', 's1', 'm1', 'L1', 's2', 'm2', 's3', 's4', 's5', 's6']);
+      expectStats(h, 'items', { [`items:${small}:number_hot`]: 1, [`items:${small}:number_cold`]: 7 }, 's7 in HOT');
+      const l0 = h.get('L0')!;
+      assert.equal(all[3], { key: 'L0', exptime: l0.exptime, time: l0.time, cas: l0.cas, fetched: false, clsid: large, ntotal: modelNtotal(2, 500, 0) }, 'what an item shows');
+      assert.is(all.find((c) => c.key === 's2')!.fetched, true, 'fetch=yes');
+      assert.is(all.find((c) => c.key === 's3')!.fetched, false, 'fetch=no');
+      const counts = h.statMap('items');
+      assert.equal(keys(metadump(h, [small, mid, large])), keys(all), 'the same again: nothing moved');
+      assert.equal(h.statMap('items'), counts, 'no counter moved');
+      assert.equal(keys(metadump(h, [mid])), ['m0', 'm1', 'm2'], 'one class');
+      assert.equal(keys(metadump(h, [small, 0, LARGEST.id + 1, 63])), keys(all).filter((k) => k.startsWith('s')), 'classes the engine does not have hold nothing');
+      h.set('gone', 'x', { exptime: 1 });
+      h.advance(2);
+      assert.not.ok(keys(metadump(h, [small])).includes('gone'), 'expired items are left out');
+      h.flush();
+      assert.equal(metadump(h, [small, mid, large]), [], 'flushed items are left out');
+    });
+
+    t('metadump hash: every live item, bucket by bucket of the murmur3 table', async () => {
+      const h = await open();
+      for (let i = 0; i < 200; i++) h.set(keyN('k', i), 'v');
+      h.set('dead', 'v', { exptime: 1 });
+      h.advance(2);
+      const mask = 2 ** h.stat('hash_power_level') - 1;
+      const found = keys(metadump(h, 'hash'));
+      assert.is(found.length, 200);
+      assert.equal([...found].sort(), Array.from({ length: 200 }, (_, i) => keyN('k', i)).sort());
+      const buckets = found.map((k) => (murmur3(toBytes(k)) & mask) >>> 0);
+      assert.ok(buckets.every((b, i) => i === 0 || b >= buckets[i - 1]!), 'buckets in ascending order');
+    });
+
+    t('crawl without a visit (autoexpire) unlinks the expired and flushed items no one holds', async () => {
+      const h = await open();
+      // The expired items are in the middle of COLD, out of the maintainer's reach: 20 live ones
+      // below them at the tail, and the 20 linked after them took HOT's share.
+      for (let i = 0; i < 20; i++) h.set(keyN('pad', i), 'p');
+      h.set('unfetched', '2', { exptime: 1 });
+      h.set('fetched', '3', { exptime: 1 });
+      h.set('held', '4', { exptime: 1 });
+      h.set('live', '1');
+      for (let i = 0; i < 20; i++) h.set(keyN('top', i), 't');
+      h.get('fetched');
+      const held = h.hold('held')!;
+      h.advance(2);
+      const before = h.stat('expired_unfetched');
+      isStatus(h.sync(h.engine.crawl!([small]), 'crawl'), Status.SUCCESS, 'crawl');
+      assert.is(h.stat('curr_items'), 42, 'the live ones and the held one stay');
+      assert.is(h.stat('expired_unfetched') - before, 1, 'one never fetched');
+      h.release(held);
+      isStatus(h.sync(h.engine.crawl!([small]), 'crawl'), Status.SUCCESS, 'crawl');
+      assert.is(h.stat('curr_items'), 41, 'let go, it is reclaimed');
+      assert.is(h.stat('reclaimed'), 0, 'the crawler reclaimed them, not the maintainer');
+      h.flush();
+      isStatus(h.sync(h.engine.crawl!([small]), 'crawl'), Status.SUCCESS, 'crawl');
+      assert.is(h.stat('curr_items'), 0, 'flushed items too');
     });
   }
 

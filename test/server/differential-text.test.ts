@@ -2,7 +2,7 @@
 // and a fresh wasmcached, and the replies must be byte-for-byte equal (see oracle.ts for what is
 // masked and why). Sections refer to memcached's doc/protocol.txt.
 import { test } from 'uvu';
-import { expectClose, sessionTest, sleep, split, waitFor, waitLines } from './oracle.ts';
+import { expectClose, sessionTest, sleep, split, waitFor, waitLines, type Step } from './oracle.ts';
 
 const session = sessionTest(test);
 
@@ -821,6 +821,77 @@ session('stats cachedump', [
   'stats cachedump\r\n',
   'stats cachedump x y\r\n',
 ]);
+
+// ---------------------------------------------------------------------------------------------
+// "LRU_Crawler". memcached's crawler is a thread: each command here waits for the last reply, so
+// that a crawl has ended before the next command (which would be BUSY), a metadump is the last
+// command of its write (memcached drops what follows it in the same read), and the thread is
+// given time to stop or start after disable and enable (memcached does not wait for it, and a
+// command that comes too soon meets it half stopped: wrong replies, or none). The crawler's sleep
+// is set back to a short one at once: at a second per item the thread is too slow to stop.
+
+/** One lru_crawler command, after the reply to the last one. */
+const crawler = (args: string, until: Step = waitLines(1)): Step[] => [
+  `lru_crawler ${args}\r\n`,
+  until,
+  ...(args === 'enable' || args === 'disable' ? [sleep(300)] : []),
+];
+
+session('lru_crawler: arguments, replies and settings', [
+  ...['crawl all', 'crawl 1', 'crawl 2', 'crawl 63', 'crawl 0', 'crawl 64', 'crawl x', 'crawl ALL', 'crawl all,1', 'crawl ,', 'crawl 1,', 'crawl ,1', 'crawl +1', 'crawl 01', 'crawl 1,2,3', 'crawl 1,99'].flatMap((a) => crawler(a)),
+  ...['tocrawl 10', 'tocrawl x', 'tocrawl -1', 'tocrawl 10x', 'tocrawl 4294967297'].flatMap((a) => crawler(a)),
+  ...['sleep 1000000', 'sleep 1000001', 'sleep x', 'sleep -5', 'sleep 250'].flatMap((a) => crawler(a)),
+  'stats settings\r\n',
+  waitFor('END\r\n'),
+  ...['enable', 'disable', 'disable', 'crawl all', 'metadump all', 'tocrawl 3', 'sleep 7'].flatMap((a) => crawler(a)),
+  'stats settings\r\n',
+  waitFor('END\r\n'),
+  ...['enable', '', 'bogus', 'mgdump all', 'crawl all extra', 'metadump all extra', 'crawl', 'enable now'].flatMap((a) => crawler(a)),
+  'LRU_CRAWLER crawl all\r\n',
+  waitLines(1),
+  'lru_crawler Crawl all\r\n',
+]);
+
+// A refused metadump leaves memcached's connection half taken by the crawler: what comes after it
+// on that connection may be refused ("ERROR cannot pipeline other commands before metadump") or
+// answered END. Each is alone in its session.
+for (const list of ['99', ',', '1,99', 'x', '0']) {
+  session(`lru_crawler metadump ${list}: refused`, [set('a', '1'), waitLines(1), ...crawler(`metadump ${list}`)]);
+}
+
+// The maintainer thread moves new items to COLD within its 1 s sleep: the dump waits for that.
+session('lru_crawler metadump: each LRU from its oldest item, in turns; keys URI-encoded; expired items left out', [
+  ...Array.from({ length: 10 }, (_, i) => set(`s${i}`, 'x')),
+  ...Array.from({ length: 4 }, (_, i) => set(`L${i}`, 'y'.repeat(500), { flags: i })),
+  set("a/b:c~d-e_f.g!*'();@&=+$,?#[]\x7f\xff", 'z'),
+  set('ttl', 'soon', { exptime: 1 }),
+  set('later', 'x', { exptime: 1000 }),
+  'ms Zm9vYmFy 2 b\r\nhi\r\n',
+  waitLines(18),
+  'get s3 L1 s3\r\n',
+  waitFor('END\r\n'),
+  sleep(2500),
+  ...crawler('metadump all', waitFor('END\r\n')),
+  ...crawler('metadump 1', waitFor('END\r\n')),
+  ...crawler('metadump 1,9', waitFor('END\r\n')),
+  ...crawler('metadump 9', waitFor('END\r\n')),
+  ...crawler('metadump 2', waitFor('END\r\n')),
+  ...crawler('metadump hash', waitFor('END\r\n')),
+  'flush_all\r\n',
+  waitLines(1),
+  ...crawler('metadump all', waitFor('END\r\n')),
+]);
+
+session('lru_crawler with -X: no metadump, crawls as usual', [set('a', '1'), ...crawler('metadump all'), ...crawler('metadump 99'), ...crawler('crawl all')], ['-X']);
+
+session('lru_crawler with -o no_lru_crawler: refused until enabled', [
+  set('a', '1'),
+  ...['crawl all', 'metadump 99', 'disable', 'enable'].flatMap((a) => crawler(a)),
+  'stats settings\r\n',
+  waitFor('END\r\n'),
+  sleep(1500),
+  ...crawler('metadump all', waitFor('END\r\n')),
+], ['-o', 'no_lru_crawler']);
 
 session('stats: unknown groups and arguments', [
   'stats nonsense\r\n',

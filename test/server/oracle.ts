@@ -659,7 +659,8 @@ export const COMPARED_SETTINGS: readonly string[] = [
   'domain_socket', 'umask', 'shutdown_command', 'growth_factor', 'chunk_size', 'stat_key_prefix',
   'detail_enabled', 'cas_enabled', 'auth_enabled_sasl', 'auth_enabled_ascii', 'item_size_max',
   'hashpower_init', 'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct',
-  'warm_lru_pct', 'flush_enabled', 'dump_enabled', 'track_sizes', 'idle_timeout',
+  'warm_lru_pct', 'flush_enabled', 'dump_enabled', 'track_sizes', 'idle_timeout', 'lru_crawler',
+  'lru_crawler_sleep', 'lru_crawler_tocrawl',
 ];
 const SETTINGS_BY_NAME_ONLY = new Set(['tcpport']);
 
@@ -691,9 +692,15 @@ function isSettingsBlock(names: ReadonlyArray<string | undefined>): boolean {
 }
 
 /**
+ * An `lru_crawler metadump` line's unix times (its expiry, unless -1, and last access): each
+ * server's clock may be in another second when it stores or reads.
+ */
+const METADUMP_TIMES = /(?<=^key=\S* )(exp=)\d+|(?<=^key=\S* exp=\S+ )(la=)\d+/g;
+
+/**
  * The reply as compared: latin1 text (one character a byte) with the masks above applied, each
- * `stats settings` block reduced to its compared lines in sorted order, and `VERSION x` lines
- * masked. CAS values are never masked: both servers count from 1 and must agree. A binary reply
+ * `stats settings` block reduced to its compared lines in sorted order, `VERSION x` lines
+ * masked, and a metadump line's times masked. CAS values are never masked: both servers count from 1 and must agree. A binary reply
  * (`protocol` 'binary') is compared as normaliseBinary shows it.
  */
 export function normalise(reply: Uint8Array, protocol: Protocol = 'text'): string {
@@ -709,7 +716,7 @@ export function normalise(reply: Uint8Array, protocol: Protocol = 'text'): strin
       i = j - 1;
       continue;
     }
-    out.push(lines[i]!.replace(/^VERSION [^\r\n]*/, `VERSION ${MASK}`));
+    out.push(lines[i]!.replace(/^VERSION [^\r\n]*/, `VERSION ${MASK}`).replace(METADUMP_TIMES, (_time, exp?: string, la?: string) => `${exp ?? la}${MASK}`));
   }
   return out.join('');
 }

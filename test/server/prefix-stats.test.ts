@@ -1,7 +1,8 @@
 // stats detail's prefix table: counting rules and memcached's dump order (murmur3 buckets).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PrefixStats, murmur3 } from '../../src/server/prefix-stats.ts';
+import { murmur3 } from '../../src/engine/hash.ts';
+import { PrefixStats } from '../../src/server/prefix-stats.ts';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 

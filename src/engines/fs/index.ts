@@ -18,6 +18,7 @@ import {
   type ArithmeticRequest,
   type ArithmeticResult,
   type CachedumpVisit,
+  type CrawlTarget,
   type CreateInstance,
   type EngineHandle,
   type EngineInfo,
@@ -460,6 +461,11 @@ export class FsEngine implements EngineHandle {
 
   cachedump(clsid: number, limit: number, visit: CachedumpVisit): Status {
     return this.memory.cachedump(clsid, limit, visit);
+  }
+
+  /** The ts engine's crawler: an item it unlinks (autoexpire) has its file removed, as any unlink. */
+  crawl(target: CrawlTarget, visit?: (item: ItemHandle) => void): Status {
+    return this.memory.crawl(target, visit);
   }
 
   maintainLru(budget: number): number {

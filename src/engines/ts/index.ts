@@ -22,6 +22,8 @@ import {
   type ArithmeticResult,
   type CachedumpVisit,
   type CreateInstance,
+  crawlInTurns,
+  type CrawlTarget,
   type EngineHandle,
   type EngineInfo,
   type GetRequest,
@@ -31,7 +33,7 @@ import {
   type ManyAnswer,
 } from '../../engine/types.ts';
 import { applyDelta, decimalBytes, parseU64, writePadded } from './arith.ts';
-import { COLD_LRU, hashKeyOf, type Item } from './item.ts';
+import { COLD_LRU, hashKeyOf, type Item, type LruSegment } from './item.ts';
 import { Items } from './items.ts';
 import { statsSource } from './stats.ts';
 
@@ -442,6 +444,23 @@ export class TsEngine implements EngineHandle {
       if (!visit(item.key, item.value.length, item.exptime)) break;
       shown += 1;
     }
+    return Status.SUCCESS;
+  }
+
+  /** memcached's LRU crawler: metadump with `visit`, autoexpire without (see EngineHandle.crawl). */
+  crawl(target: CrawlTarget, visit?: (item: ItemHandle) => void): Status {
+    const { items, core } = this.ready();
+    const now = core.currentTime();
+    const each = (item: Item): void => {
+      if (items.crawl(item, now, visit === undefined) && visit !== undefined) visit(item.handle);
+    };
+    if (target === 'hash') {
+      for (const item of items.hashOrder()) each(item);
+      return Status.SUCCESS;
+    }
+    const classes = target.filter((c) => Number.isInteger(c) && c >= 1 && c <= items.slabs.largest);
+    for (const clsid of classes) items.maintain(clsid, now);
+    crawlInTurns<Item | null>(classes, null, (clsid, segment) => items.lru.tail(clsid, segment as LruSegment), (item) => item!.prev, (item) => each(item!));
     return Status.SUCCESS;
   }
 

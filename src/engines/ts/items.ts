@@ -6,6 +6,7 @@
 import type { CacheSettings } from '../../engine/config.ts';
 import { Status } from '../../engine/status.ts';
 import { COLD_LRU, HOT_LRU, Item, WARM_LRU, itemNtotal, type LruSegment } from './item.ts';
+import { murmur3 } from '../../engine/hash.ts';
 import { Lru } from './lru.ts';
 import { Slabs } from './slabs.ts';
 import {
@@ -411,6 +412,33 @@ export class Items {
       if (more === 0) return round;
     }
     return rounds;
+  }
+
+  /**
+   * Whether the crawler finds a linked item live: not expired (its exptime passed: the crawler's
+   * test is strict, unlike a fetch's) and not flushed. With `reclaim`, a dead one that no client
+   * holds is unlinked (crawler_expired_eval), counted expired_unfetched when it was never fetched.
+   */
+  crawl(item: Item, now: number, reclaim: boolean): boolean {
+    const flushed = this.isFlushed(item, now);
+    if (!flushed && (item.exptime === 0 || item.exptime >= now)) return true;
+    if (reclaim && item.refcount === 0) {
+      if (!flushed && !item.fetched) this.perClass[item.clsid]!.expired_unfetched += 1;
+      this.unlink(item);
+    }
+    return false;
+  }
+
+  /**
+   * The linked items in memcached's hash table order: bucket by bucket (the key's murmur3 hash
+   * under the table's mask), the most recently linked first within a bucket as memcached's chains
+   * hold them (by CAS, or by link order with CAS off).
+   */
+  hashOrder(): Item[] {
+    const mask = 2 ** this.hashPower - 1;
+    const items = [...this.table.values()].reverse();
+    const bucket = new Map<Item, number>(items.map((item) => [item, (murmur3(item.key) & mask) >>> 0]));
+    return items.sort((a, b) => bucket.get(a)! - bucket.get(b)! || (a.cas < b.cas ? 1 : a.cas > b.cas ? -1 : 0));
   }
 
   /**

@@ -12,7 +12,8 @@ import {
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
   ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, manyAnswer, StoreOption,
-  type AddStat, type ManyAnswer, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit, type EngineHandle,
+  crawlInTurns, type AddStat, type ManyAnswer, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit,
+  type CrawlTarget, type EngineHandle,
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
 } from '../../engine/types.ts';
 import {
@@ -70,6 +71,11 @@ interface EngineExports {
   lruCrawl(budget: number): number;
   lruHead(cls: number, lru: number): number;
   lruNext(item: number): number;
+  lruTail(cls: number, lru: number): number;
+  lruPrev(item: number): number;
+  assocBucket(bucket: number): number;
+  assocChainNext(item: number): number;
+  crawlItem(item: number, reclaim: number): number;
   engineStateSave(): number;
   engineStateLoad(): void;
   engineChecksum(from: number, to: number): number;
@@ -515,6 +521,32 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       const key = this.bytes.subarray(keyAt, keyAt + v.getUint8(at + IT_NKEY));
       if (!visit(key, v.getUint32(at + IT_NBYTES, true) - 2, v.getUint32(at + IT_EXPTIME, true))) break;
       shown += 1;
+    }
+    return Status.SUCCESS;
+  }
+
+  /** memcached's LRU crawler: metadump with `visit`, autoexpire without (see EngineHandle.crawl). */
+  crawl(target: CrawlTarget, visit?: (item: ItemHandle) => void): Status {
+    this.tick();
+    const x = this.x;
+    const reclaim = visit === undefined ? 1 : 0;
+    const each = (item: number): void => {
+      if (x.crawlItem(item, reclaim) !== 0 && visit !== undefined) visit(item);
+    };
+    if (target !== 'hash') {
+      const largest = this.largestClass();
+      const classes = target.filter((c) => c >= 1 && c <= largest);
+      for (const clsid of classes) x.lruMaintain(clsid);
+      crawlInTurns(classes, 0, (clsid, segment) => x.lruTail(clsid, segment), (item) => x.lruPrev(item), each);
+      return Status.SUCCESS;
+    }
+    const buckets = 2 ** this.hashPower();
+    for (let b = 0; b < buckets; b++) {
+      for (let item = x.assocBucket(b); item !== 0; ) {
+        const next = x.assocChainNext(item);
+        each(item);
+        item = next;
+      }
     }
     return Status.SUCCESS;
   }

@@ -113,6 +113,7 @@ function parseTokens(buf: Uint8Array, t: Tokens, req: Request): void {
   if (t.is(0, 'replace')) return n === 6 || n === 7 ? storage(t, req, Command.REPLACE) : fail(req, ERROR);
   if (t.is(0, 'prepend')) return n === 6 || n === 7 ? storage(t, req, Command.PREPEND) : fail(req, ERROR);
   if (t.is(0, 'verbosity')) return n === 3 || n === 4 ? verbosity(t, req) : fail(req, ERROR);
+  if (t.is(0, 'lru_crawler')) return words(t, req, Command.LRU_CRAWLER);
   if (t.is(0, 'flush_all')) return n >= 2 && n <= 4 ? flushAll(t, req) : fail(req, ERROR);
   if (t.is(0, 'version')) {
     req.command = Command.VERSION;
@@ -264,7 +265,12 @@ function flushAll(t: Tokens, req: Request): void {
 
 /** stats [group [args]]: the group and its arguments are read by the process step. */
 function stats(t: Tokens, req: Request): void {
-  req.command = Command.STATS;
+  words(t, req, Command.STATS);
+}
+
+/** A command whose words after the first the process step reads: `arg`, one space apart. */
+function words(t: Tokens, req: Request, command: Command): void {
+  req.command = command;
   req.arg = '';
   for (let i = 1; i < t.count; i++) req.arg += (i > 1 ? ' ' : '') + t.text(i);
 }
