@@ -285,9 +285,16 @@ export class MemcachedServer {
         return reply;
       },
       send: (frame, length, to, done) => {
+        try {
+          socket.send(frame, 0, length, to.port, to.address, done);
+        } catch (error) {
+          // A datagram from port 0 (only a forged one can be) has no address to answer.
+          this.internalError(error, 'UDP reply not sent');
+          return false;
+        }
         // memcached counts the frame headers in bytes_read and bytes_written.
         this.stats.bytesWritten += UDP_HEADER_BYTES;
-        socket.send(frame, 0, length, to.port, to.address, done);
+        return true;
       },
     });
     socket.on('message', (message: Buffer, from: RemoteInfo) => udpPort.receive(message, from));

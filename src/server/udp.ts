@@ -34,9 +34,11 @@ export interface UdpPortDriver<Peer> {
   answer(request: Uint8Array): UdpReply;
   /**
    * Sends frame[0, length) as one datagram to `to`; `done` is called once the socket is done with
-   * the frame (sent or dropped), which is then written again.
+   * the frame (sent or dropped), which is then written again. Returns false, and never calls
+   * `done`, when nothing can be sent to `to` (an address the socket refuses): the rest of that
+   * reply is dropped.
    */
-  send(frame: Uint8Array, length: number, to: Peer, done: () => void): void;
+  send(frame: Uint8Array, length: number, to: Peer, done: () => void): boolean;
 }
 
 /** Cuts a reply into datagrams, response by response, as they are asked for. */
@@ -150,7 +152,7 @@ export class UdpPort<Peer> {
   /** A datagram arrived from `from` (kept as it is if it must wait: Node gives each its own buffer). */
   receive(message: Uint8Array, from: Peer): void {
     if (this.closed || message.length <= UDP_HEADER_BYTES) return;
-    if (this.framer === undefined) {
+    if (this.framer === undefined && this.backlog.length === 0) {
       this.start(message, from);
       this.pump();
       return;
@@ -187,21 +189,28 @@ export class UdpPort<Peer> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.framer !== undefined && this.inFlight < UDP_IN_FLIGHT_FRAMES) {
-        const frame = this.frames.pop() ?? new Uint8Array(UDP_MAX_PAYLOAD_SIZE);
-        const length = this.framer.next(frame);
-        if (length === 0) {
-          this.frames.push(frame);
-          this.framer = undefined;
-          this.release();
+      while (this.inFlight < UDP_IN_FLIGHT_FRAMES) {
+        if (this.framer === undefined) {
           const next = this.backlog.shift();
           if (next === undefined) break;
           this.backlogBytes -= next.message.length;
           this.start(next.message, next.from);
+        }
+        const frame = this.frames.pop() ?? new Uint8Array(UDP_MAX_PAYLOAD_SIZE);
+        const length = this.framer!.next(frame);
+        if (length === 0) {
+          this.frames.push(frame);
+          this.framer = undefined;
+          this.release();
+          continue;
+        }
+        if (!this.driver.send(frame, length, this.to!, () => this.sent(frame))) {
+          this.frames.push(frame);
+          this.framer = undefined;
+          this.release();
           continue;
         }
         this.inFlight++;
-        this.driver.send(frame, length, this.to!, () => this.sent(frame));
       }
     } finally {
       this.pumping = false;

@@ -28,9 +28,11 @@ function port(replyFor: (request: string) => UdpReply) {
       return replyFor(text);
     },
     send(frame, length, to, done) {
+      if (to === 'unreachable') return false;
       assert.is(to, 'peer');
       const view = new DataView(frame.buffer, frame.byteOffset, length);
       sends.push({ id: view.getUint16(0), seq: view.getUint16(2), count: view.getUint16(4), bytes: length - UDP_HEADER_BYTES, frame, done });
+      return true;
     },
   });
   const request = (id: number, text: string) => {
@@ -41,7 +43,7 @@ function port(replyFor: (request: string) => UdpReply) {
     m.set(new TextEncoder().encode(text), UDP_HEADER_BYTES);
     return m;
   };
-  return { udp, sends, requests, receive: (id: number, text: string) => udp.receive(request(id, text), 'peer') };
+  return { udp, sends, requests, receive: (id: number, text: string, from = 'peer') => udp.receive(request(id, text), from) };
 }
 
 test('a long reply is framed a window at a time, into frames used again, and its items go back once it is all framed', () => {
@@ -78,6 +80,31 @@ test('requests that come while a reply is framed wait, in order, and those beyon
     Array.from({ length: queued }, (_, i) => 2 + i),
   );
   assert.is(p.udp.waiting, 0);
+});
+
+test('a reply the socket cannot send is dropped whole, its items given back, and the next request served', () => {
+  let released = 0;
+  const p = port(() => ({ parts: [new Uint8Array(10 * DATA)], ends: [], sent: [() => released++] }));
+  p.receive(1, 'get big\r\n', 'unreachable');
+  assert.is(released, 1);
+  assert.is(p.sends.length, 0);
+  p.receive(2, 'get big\r\n');
+  assert.is(p.sends.length, 10);
+  assert.is(released, 2);
+});
+
+test('requests wait behind a full window in the order they came, even after the reply before them is framed', () => {
+  const p = port((request) => ({ parts: [new Uint8Array((request.startsWith('big') ? UDP_IN_FLIGHT_FRAMES : 1) * DATA)], ends: [], sent: [] }));
+  p.receive(1, 'big\r\n');
+  assert.is(p.sends.length, UDP_IN_FLIGHT_FRAMES, 'framed whole, and the window is full');
+  p.receive(2, 'a\r\n');
+  p.receive(3, 'b\r\n');
+  assert.equal(p.requests, ['big\r\n'], 'they wait for room');
+  p.sends[0]!.done();
+  p.receive(4, 'c\r\n');
+  for (let reported = 1; reported < p.sends.length; reported++) p.sends[reported]!.done();
+  assert.equal(p.requests, ['big\r\n', 'a\r\n', 'b\r\n', 'c\r\n']);
+  assert.equal(p.sends.slice(UDP_IN_FLIGHT_FRAMES).map((s) => s.id), [2, 3, 4]);
 });
 
 test('closing gives back what the reply being framed held, and sends nothing more', () => {
