@@ -283,8 +283,13 @@ export class Connection {
     this.pump();
   }
 
-  /** Resets for a new independent message (UDP: each datagram stands alone). */
+  /**
+   * Resets for a new independent message (UDP: each datagram stands alone). What closes a stream
+   * connection (quit, an HTTP line, a line too long) ends only its datagram: memcached's UDP
+   * connection cleans up and reads the next one.
+   */
   resetInput(): void {
+    this.closed = false;
     this.dropItem();
     this.state = State.COMMAND;
     this.protocol = initialProtocol(this.ctx.server);

@@ -68,6 +68,9 @@ const REQUESTS = [
   'set c 0 0 1\r\nx\r\nget c\r\n',
   'set d 0 0 1 noreply\r\ny\r\nget d\r\n',
   'incr n 5\r\ndecr n 1\r\ntouch a 0\r\ndelete c\r\ndelete c\r\n',
+  // What closes a TCP connection ends only its datagram: the next one is answered.
+  'version\r\nquit\r\nversion\r\n',
+  'GET / HTTP/1.1\r\nversion\r\n',
   'version\r\nversion\r\n',
   'mg a v\r\nmg b v f\r\nmg zz v\r\nmg zz v q\r\nmn\r\n',
   'ms m 2\r\nhi\r\nmg m v c\r\nma n\r\nmd m q\r\nmn\r\n',
@@ -97,7 +100,7 @@ async function session(kind: ServerKind): Promise<{ replies: string[][]; stats: 
 test('UDP: each response framed on its own, as memcached frames it; the counts in stats', async () => {
   const [theirs, ours] = await Promise.all([session('memcached'), session('wasmcached')]);
   for (const [i, request] of REQUESTS.entries()) {
-    assert.ok(theirs.replies[i]!.length > 0, `memcached answered ${JSON.stringify(request)}`);
+    if (!request.startsWith('GET /')) assert.ok(theirs.replies[i]!.length > 0, `memcached answered ${JSON.stringify(request)}`);
     assert.equal(ours.replies[i], theirs.replies[i], JSON.stringify(request));
   }
   assert.is(ours.stats, theirs.stats);

@@ -1,6 +1,7 @@
 // Fuzzing the text and meta parsers through a connection, in process: random bytes and mutated
 // commands, fed in random splits. Nothing may throw, buffered input stays bounded, and the
 // engine's structures stay consistent (debug build self-check).
+import { createSocket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LINE_MAX_GET } from '../../src/server/connection.ts';
@@ -20,6 +21,8 @@ const CORPUS = [
   'stats sizes\r\n', 'stats detail on\r\n', 'stats cachedump 1 5\r\n', 'stats reset\r\n',
   'mn\r\n', 'mg a v k c f s t\r\n', 'ms a 2 T10 F5\r\nhi\r\n', 'md a q\r\n', 'ma n D5 N0 J10\r\n',
   'me a\r\n', 'mg YQ== b v\r\n', 'ms a 3 MA I\r\nabc\r\n',
+  'lru_crawler metadump all\r\n', 'lru_crawler metadump 1,2\r\n', 'lru_crawler metadump hash\r\n', 'lru_crawler crawl all\r\n',
+  'lru_crawler sleep 10\r\n', 'lru_crawler tocrawl 5\r\n', 'lru_crawler enable\r\n',
 ];
 /** Replies the fuzzing must provoke at least once, so that it is known to reach past the parser. */
 const REPLY_KINDS = ['STORED', 'VALUE ', 'END', 'DELETED', 'NOT_FOUND', 'ERROR', 'CLIENT_ERROR', 'TOUCHED', 'STAT ', 'OK', 'VERSION'];
@@ -142,6 +145,43 @@ test('an endless line is refused: the connection closes instead of buffering', a
   for (let i = 0; i < 2000 && !g.closed(); i++) g.conn.receive(Buffer.alloc(1000, 0x6b));
   assert.ok(g.closed(), 'a get line past the limit closes too');
   assert.ok(g.conn.bufferedBytes() <= LINE_MAX_GET + 1000);
+});
+
+test('UDP: 5,000 fuzzed datagrams (random frame headers, short ones, mutated commands) leave the port answering', async () => {
+  const random = rng(11);
+  const probe = createSocket('udp4');
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', () => resolve()));
+  const port = probe.address().port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const s = await startServer('wasm', { udpPort: port }, { cache_size: '8m', wasm_build: 'debug' });
+  const udp = createSocket('udp4');
+  const replies: Buffer[] = [];
+  udp.on('message', (m) => replies.push(m));
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
+  const send = (datagram: Uint8Array) => new Promise<void>((resolve) => udp.send(datagram, port, '127.0.0.1', () => resolve()));
+  for (let i = 0; i < 5_000; i++) {
+    const body = random() < 0.2 ? randomBytes(random, Math.floor(random() * 300)) : Buffer.from(mutate(random, CORPUS[Math.floor(random() * CORPUS.length)]!), 'latin1');
+    const header = randomBytes(random, random() < 0.05 ? Math.floor(random() * 8) : 8);
+    await send(Buffer.concat([header, body]));
+  }
+  // The port still answers, framed: request id 0x4242, one datagram of one. UDP may drop the
+  // request or the reply while the flood drains (socket buffers are finite): it is asked again.
+  let quiet = replies.length - 1;
+  while (quiet !== replies.length) {
+    quiet = replies.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (let attempt = 0; attempt < 10 && !replies.some((m) => m.readUInt16BE(0) === 0x4242); attempt++) {
+    await send(Buffer.concat([Buffer.from([0x42, 0x42, 0, 0, 0, 1, 0, 0]), Buffer.from('version\r\n')]));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const answer = replies.find((m) => m.readUInt16BE(0) === 0x4242);
+  assert.ok(answer !== undefined, 'the version request was answered');
+  assert.is(answer!.subarray(2, 8).toString('hex'), '000000010000');
+  assert.match(answer!.subarray(8).toString('latin1'), /^VERSION \S+\r\n$/);
+  (s.engine as unknown as { selfCheck(): void }).selfCheck();
+  udp.close();
+  await s.close();
 });
 
 test('over real sockets: 300 fuzzed connections, while a well-behaved client is served correctly throughout', async () => {
