@@ -284,6 +284,9 @@ export class MemcachedServer {
         reply.ends = out.recordedResponses();
         return reply;
       },
+      ignored: (message) => {
+        this.stats.bytesRead += message.length;
+      },
       send: (frame, length, to, done) => {
         try {
           socket.send(frame, 0, length, to.port, to.address, done);

@@ -32,6 +32,8 @@ export interface UdpReply {
 export interface UdpPortDriver<Peer> {
   /** Runs one request (the bytes after its header) and returns its reply. */
   answer(request: Uint8Array): UdpReply;
+  /** A datagram not answered (one of a request of several): memcached counts it as read. */
+  ignored(message: Uint8Array): void;
   /**
    * Sends frame[0, length) as one datagram to `to`; `done` is called once the socket is done with
    * the frame (sent or dropped), which is then written again. Returns false, and never calls
@@ -149,9 +151,17 @@ export class UdpPort<Peer> {
 
   constructor(private readonly driver: UdpPortDriver<Peer>) {}
 
-  /** A datagram arrived from `from` (kept as it is if it must wait: Node gives each its own buffer). */
+  /**
+   * A datagram arrived from `from` (kept as it is if it must wait: Node gives each its own buffer).
+   * One whose header does not say it is the only datagram of its request is ignored (memcached
+   * reads no request of several datagrams), after driver.ignored.
+   */
   receive(message: Uint8Array, from: Peer): void {
     if (this.closed || message.length <= UDP_HEADER_BYTES) return;
+    if (message[4] !== 0 || message[5] !== 1) {
+      this.driver.ignored(message);
+      return;
+    }
     if (this.framer === undefined && this.backlog.length === 0) {
       this.start(message, from);
       this.pump();

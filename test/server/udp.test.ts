@@ -21,11 +21,15 @@ interface Sent {
 function port(replyFor: (request: string) => UdpReply) {
   const sends: Sent[] = [];
   const requests: string[] = [];
+  const ignored: number[] = [];
   const udp = new UdpPort<string>({
     answer(request) {
       const text = new TextDecoder().decode(request);
       requests.push(text);
       return replyFor(text);
+    },
+    ignored(message) {
+      ignored.push(message.length);
     },
     send(frame, length, to, done) {
       if (to === 'unreachable') return false;
@@ -35,15 +39,22 @@ function port(replyFor: (request: string) => UdpReply) {
       return true;
     },
   });
-  const request = (id: number, text: string) => {
+  const request = (id: number, text: string, count = 1) => {
     const m = new Uint8Array(UDP_HEADER_BYTES + text.length);
     m[0] = id >> 8;
     m[1] = id & 0xff;
-    m[5] = 1;
+    m[4] = count >> 8;
+    m[5] = count & 0xff;
     m.set(new TextEncoder().encode(text), UDP_HEADER_BYTES);
     return m;
   };
-  return { udp, sends, requests, receive: (id: number, text: string, from = 'peer') => udp.receive(request(id, text), from) };
+  return {
+    udp,
+    sends,
+    requests,
+    ignored,
+    receive: (id: number, text: string, from = 'peer', count = 1) => udp.receive(request(id, text, count), from),
+  };
 }
 
 test('a long reply is framed a window at a time, into frames used again, and its items go back once it is all framed', () => {
@@ -105,6 +116,15 @@ test('requests wait behind a full window in the order they came, even after the 
   for (let reported = 1; reported < p.sends.length; reported++) p.sends[reported]!.done();
   assert.equal(p.requests, ['big\r\n', 'a\r\n', 'b\r\n', 'c\r\n']);
   assert.equal(p.sends.slice(UDP_IN_FLIGHT_FRAMES).map((s) => s.id), [2, 3, 4]);
+});
+
+test('a datagram whose header does not count it the only one of its request is ignored, as memcached ignores it', () => {
+  const p = port(() => ({ parts: [new TextEncoder().encode('VERSION 1\r\n')], ends: [], sent: [] }));
+  for (const count of [0, 2, 256]) p.receive(1, 'version\r\n', 'peer', count);
+  assert.equal(p.requests, []);
+  assert.equal(p.ignored, [17, 17, 17], 'handed to the driver, which counts them read');
+  p.receive(2, 'version\r\n');
+  assert.equal(p.requests, ['version\r\n']);
 });
 
 test('closing gives back what the reply being framed held, and sends nothing more', () => {
