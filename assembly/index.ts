@@ -349,11 +349,16 @@ export function lruMaintain(cls: u32): void {
   if (cls >= 1 && cls <= powerLargest) lruMaintainerJuggle(cls);
 }
 
+/** One end (SEG_HEAD or SEG_TAIL) of a class's LRU segment as a handle; 0 when empty or no such class. */
+@inline function segmentEnd(cls: u32, lru: u32, end: u32): i32 {
+  if (cls < 1 || cls > powerLargest || lru > COLD_LRU) return 0;
+  const it: usize = load<u32>(segRec(cls, lru) + end);
+  return it == 0 ? 0 : handle(it);
+}
+
 /** The newest item of a class's LRU segment as a handle; 0 when empty or no such class. */
 export function lruHead(cls: u32, lru: u32): i32 {
-  if (cls < 1 || cls > powerLargest || lru > COLD_LRU) return 0;
-  const it: usize = load<u32>(segRec(cls, lru), SEG_HEAD);
-  return it == 0 ? 0 : handle(it);
+  return segmentEnd(cls, lru, SEG_HEAD);
 }
 
 /** The next older item in the same segment as a linked item, 0 at the tail. */
@@ -366,9 +371,7 @@ export function lruNext(h: u32): i32 {
 
 /** The oldest item of a class's LRU segment as a handle; 0 when empty or no such class. */
 export function lruTail(cls: u32, lru: u32): i32 {
-  if (cls < 1 || cls > powerLargest || lru > COLD_LRU) return 0;
-  const it: usize = load<u32>(segRec(cls, lru), SEG_TAIL);
-  return it == 0 ? 0 : handle(it);
+  return segmentEnd(cls, lru, SEG_TAIL);
 }
 
 /** The next newer item in the same segment as a linked item, 0 at the head. */

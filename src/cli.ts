@@ -11,6 +11,7 @@ import type { EngineHandle, ServerApi } from './engine/types.ts';
 import { createServerApi } from './server/log.ts';
 import { restoreMemoryFile, saveMemoryFile, takeMemoryFile } from './server/restart.ts';
 import { AuthFileError, loadAuthFile } from './server/auth.ts';
+import { crawlerSettingsOf } from './server/crawler.ts';
 import { MemcachedServer } from './server/server.ts';
 import type { ServerOptions } from './server/server.ts';
 import { UsageError, engineConfigFor, parseSettings, reportSettingsStats, usage } from './server/settings.ts';
@@ -162,7 +163,7 @@ async function serve(
     version: MEMCACHED_VERSION,
     detailEnabled: settings.detailEnabled,
     statPrefix: settings.statPrefix,
-    crawler: { enabled: settings.lruCrawler, sleep: settings.lruCrawlerSleep, tocrawl: settings.lruCrawlerTocrawl },
+    crawler: crawlerSettingsOf(settings),
     // verbosity, stats detail and the crawler's settings change while serving; stats settings
     // shows the current values.
     settingsStats: (add) => {

@@ -6,6 +6,7 @@
 import type { ItemHandle } from '../engine/types.ts';
 import { BAD_FORMAT } from '../protocol/replies.ts';
 import { sync, type Context } from './context.ts';
+import type { Settings } from './settings.ts';
 import { END, MAX_NUMBER_OF_SLAB_CLASSES, line, u32 } from './stats-command.ts';
 
 /** The crawler's settings, which the command changes and `stats settings` shows. */
@@ -16,6 +17,11 @@ export interface CrawlerSettings {
   sleep: number;
   /** lru_crawler_tocrawl: items a crawl looks at per LRU, 0 all (kept and shown). */
   tocrawl: number;
+}
+
+/** The crawler's settings as the command line (-o) gave them. */
+export function crawlerSettingsOf(settings: Settings): CrawlerSettings {
+  return { enabled: settings.lruCrawler, sleep: settings.lruCrawlerSleep, tocrawl: settings.lruCrawlerTocrawl };
 }
 
 const DISABLED = 'CLIENT_ERROR lru crawler disabled';

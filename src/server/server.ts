@@ -11,7 +11,8 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import type { AuthEntry } from './auth.ts';
 import { Connection, Sent } from './connection.ts';
-import type { CrawlerSettings } from './crawler.ts';
+import { crawlerSettingsOf, type CrawlerSettings } from './crawler.ts';
+import { defaultSettings } from './settings.ts';
 import type { ServerState } from './context.ts';
 import { encodeAscii, Output } from '../protocol/output.ts';
 import { adoptConnections, socketPeer } from './stream-handle.ts';
@@ -130,7 +131,7 @@ export class MemcachedServer {
       flushEnabled: o.flushEnabled,
       dumpEnabled: o.dumpEnabled,
       version: o.version,
-      crawler: { ...(o.crawler ?? { enabled: true, sleep: 100, tocrawl: 0 }) },
+      crawler: { ...(o.crawler ?? crawlerSettingsOf(defaultSettings())) },
       casEnabled: true,
       protocol: o.protocol ?? (o.saslPwdb !== undefined ? 'binary' : o.asciiAuth !== undefined ? 'ascii' : 'auto'),
       saslPwdb: o.saslPwdb,

@@ -54,7 +54,6 @@ export class UdpFramer {
   private responseEnd = 0;
   private count = 0;
   private seq = 0;
-  private readonly total: number;
   private readonly ends: number[];
 
   constructor(
@@ -64,7 +63,6 @@ export class UdpFramer {
   ) {
     let total = 0;
     for (const part of parts) total += part.length;
-    this.total = total;
     // The last response ends with the reply; it is not sent when empty (nothing was answered).
     this.ends = ends.filter((end) => end < total);
     this.ends.push(total);
@@ -208,13 +206,8 @@ export class UdpPort<Peer> {
         }
         const frame = this.frames.pop() ?? new Uint8Array(UDP_MAX_PAYLOAD_SIZE);
         const length = this.framer!.next(frame);
-        if (length === 0) {
-          this.frames.push(frame);
-          this.framer = undefined;
-          this.release();
-          continue;
-        }
-        if (!this.driver.send(frame, length, this.to!, () => this.sent(frame))) {
+        // All framed, or the socket refuses the peer: the reply is done with.
+        if (length === 0 || !this.driver.send(frame, length, this.to!, () => this.sent(frame))) {
           this.frames.push(frame);
           this.framer = undefined;
           this.release();
