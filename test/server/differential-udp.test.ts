@@ -4,8 +4,8 @@
 // order. memcached 1.6 frames each response on its own (each command's reply, each key of a
 // multi-key get, an empty one for a key that missed), counts the frame headers in bytes_read and
 // bytes_written, and ignores a datagram whose header gives its request another count than 1.
-// Binary requests over UDP are not compared: memcached 1.6.18 answers only the first command of
-// a datagram of several (two NOOPs get one reply) and sends a quiet get's hit as an empty datagram.
+// Binary requests over UDP are not compared: memcached 1.6.18 sends a quiet command's silence as a
+// header-only datagram, by rules not worked out here (two quiet misses in a row give one).
 import { createSocket, type Socket } from 'node:dgram';
 import { connect } from 'node:net';
 import { test } from 'uvu';
@@ -71,13 +71,15 @@ const REQUESTS = [
   'set d 0 0 1 noreply\r\ny\r\nget d\r\n',
   'incr n 5\r\ndecr n 1\r\ntouch a 0\r\ndelete c\r\ndelete c\r\n',
   // What closes a TCP connection ends only its datagram: the next one is answered.
-  'version\r\nquit\r\nversion\r\n',
   'GET / HTTP/1.1\r\nversion\r\n',
   'version\r\nversion\r\n',
   'mg a v\r\nmg b v f\r\nmg zz v\r\nmg zz v q\r\nmn\r\n',
   'ms m 2\r\nhi\r\nmg m v c\r\nma n\r\nmd m q\r\nmn\r\n',
   'bogus\r\n',
   'get a\r\nbogus\r\nget zz\r\n',
+  // Last: after a quit inside a datagram, the memcached thread that read it answers only the
+  // first response of each later datagram of several commands (seen with 'get a bogus get zz').
+  'version\r\nquit\r\nversion\r\n',
 ];
 
 async function session(kind: ServerKind): Promise<{ replies: string[][]; stats: string }> {
