@@ -8,7 +8,7 @@ import {
   MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, ITEM_CHAINED, KEY_MAX, MANY_CAS, MANY_FLAGS, MANY_HELD,
   MANY_ITEM, MANY_KEY, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itKey, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
-  setSettings, currentTime, IT_EXPTIME, IT_HNEXT, IT_REFCOUNT, ITEM_FETCHED, itPrev, itRefcount, sizesHist,
+  setLruTuning, setSettings, currentTime, IT_EXPTIME, IT_HNEXT, IT_REFCOUNT, ITEM_FETCHED, itPrev, itRefcount, sizesHist,
 } from './layout';
 import { hashKey } from './hash';
 import { assocBucketHead, assocCount, assocFirst, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
@@ -19,7 +19,7 @@ import {
   isFlushed, itemsReset, itemsStateLoad, itemsStateSave, oldestLive,
 } from './items';
 import { lruCheck, lruMaintainReset, lruMaintainStep, lruMaintainerJuggle, lruStateLoad, lruStateSave } from './lru';
-import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsEnd, slabsInit, slabsStateLoad, slabsStateSave } from './slabs';
+import { pagesTotal, pagesUsed, powerLargest, slabsCheck, slabsEnd, slabsInit, slabsSetLimit, slabsStateLoad, slabsStateSave } from './slabs';
 import {
   CS_DELETE_HITS, CS_EXPIRED_UNFETCHED, CS_GET_HITS, CS_HITS_TO_HOT, CS_TOUCH_HITS, GS_CURR_ITEMS, GS_DELETE_MISSES,
   GS_GET_MISSES, GS_TOUCH_MISSES, STATS_BYTES, classStat, countClass, countGlobal, globalStat,
@@ -340,6 +340,17 @@ export function itemSegmentLength(): u32 {
 /** Up to `budget` juggle rounds over the classes; fewer: every class has settled (lru.ts). */
 export function lruCrawl(budget: u32): u32 {
   return lruMaintainStep(powerLargest, budget);
+}
+
+// ---- settings changed while running (lru tune, lru mode, cache_memlimit) ----
+
+export function lruTune(hot: u32, warm: u32, hotFactor: f64, warmFactor: f64, segmented: i32): void {
+  setLruTuning(hot, warm, hotFactor, warmFactor, segmented != 0);
+}
+
+/** The pages classes may be given from now on (a class's first page is always allowed). */
+export function slabsTuneLimit(pages: u32): void {
+  slabsSetLimit(pages);
 }
 
 // ---- stats cachedump (cf. item_cachedump) ----

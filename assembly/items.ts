@@ -8,7 +8,7 @@ import {
   ITEM_CFLAGS, ITEM_CHAINED, ITEM_FETCHED, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX,
   ST_CAS_ID, ST_OLDEST_CAS, ST_OLDEST_LIVE, WARM_LRU, currentTime,
   itCas, itClientFlags, itClsid, itData, itExptime, itFlags, itHas, itKey, itLru, itNbytes,
-  itNkey, itNtotal, itRefcount, itSetCas, itSetFlags, itTime, itemNtotal, itemSizeMax,
+  itNkey, itNtotal, itRefcount, itSetCas, itSetFlags, itTime, itemNtotal, itemSizeMax, lruSegmented,
   sizesHist, slabChunkMax, trackSizes, useCas, classSize, casOut,
 } from './layout';
 import { assocDelete, assocFind, assocInsert } from './assoc';
@@ -89,17 +89,22 @@ export function isFlushed(it: usize): bool {
  * none. Every try that found no chunk counts a direct reclaim (10 when all fail).
  */
 function allocChunk(cls: u32): usize {
-  for (let i: u32 = 0; i < ALLOC_TRIES; i++) {
+  let tries: u32 = 0;
+  for (; tries < ALLOC_TRIES; tries++) {
+    // The flat LRU first reclaims what has expired at COLD's tail.
+    if (!lruSegmented) lruPullTail(cls, COLD_LRU, PULL_JUGGLE);
     const chunk = slabsAlloc(cls);
     if (chunk != 0) {
-      if (i > 0) addClass(cls, CS_DIRECT_RECLAIMS, i);
+      if (tries > 0) addClass(cls, CS_DIRECT_RECLAIMS, tries);
       return chunk;
     }
     if (lruPullTail(cls, COLD_LRU, PULL_EVICT) > 0) continue;
+    // The flat LRU has nothing else to take from.
+    if (!lruSegmented) break;
     if (lruPullTail(cls, HOT_LRU, PULL_FORCE) > 0) continue;
     lruPullTail(cls, WARM_LRU, PULL_FORCE);
   }
-  addClass(cls, CS_DIRECT_RECLAIMS, ALLOC_TRIES);
+  addClass(cls, CS_DIRECT_RECLAIMS, tries);
   countClass(cls, CS_OUTOFMEMORY);
   return 0;
 }
@@ -267,7 +272,7 @@ export function itemLink(it: usize): void {
   store<u32>(it, currentTime, IT_TIME);
   itSetCas(it, nextCas());
   assocInsert(it, load<u32>(it, IT_HV));
-  store<u8>(it, <u8>HOT_LRU, IT_LRU);
+  store<u8>(it, <u8>(lruSegmented ? HOT_LRU : COLD_LRU), IT_LRU);
   lruLinkQ(it);
   addGlobal(GS_CURR_ITEMS, 1);
   countGlobal(GS_TOTAL_ITEMS);
@@ -337,6 +342,12 @@ export function itemFindHashed(key: usize, nkey: u32, hv: u32): usize {
 
 /** memcached's do_item_bump: two hits make an item ACTIVE; an active COLD item moves to WARM. */
 export function itemBump(it: usize): void {
+  if (!lruSegmented) {
+    // The flat LRU: fetched, and back to the head at most once a minute.
+    itSetFlags(it, itFlags(it) | ITEM_FETCHED);
+    itemUpdate(it);
+    return;
+  }
   const f = itFlags(it);
   if ((f & ITEM_ACTIVE) != 0) return;
   if ((f & ITEM_FETCHED) == 0) {
@@ -351,10 +362,14 @@ export function itemBump(it: usize): void {
   }
 }
 
-/** memcached's do_item_update: refresh the access time at most once a minute. */
+/**
+ * memcached's do_item_update: refresh the access time at most once a minute; the flat LRU also
+ * moves the item to its LRU's head then.
+ */
 export function itemUpdate(it: usize): void {
   if (currentTime > ITEM_UPDATE_INTERVAL && itTime(it) < currentTime - ITEM_UPDATE_INTERVAL) {
     store<u32>(it, currentTime, IT_TIME);
+    if (!lruSegmented && itHas(it, ITEM_LINKED)) lruMove(it, itLru(it));
   }
 }
 

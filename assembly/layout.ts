@@ -157,6 +157,11 @@ export let slabPageSize: u32 = 1024 * 1024;
 export let hotLruPct: u32 = 20;
 export let warmLruPct: u32 = 40;
 export let trackSizes: bool = false;
+/** lru_segmented: HOT, WARM and COLD; false: the flat LRU, COLD alone (memcached 1.4's). */
+export let lruSegmented: bool = true;
+/** hot_max_factor and warm_max_factor: HOT's and WARM's age limits as a share of COLD's tail age. */
+export let hotMaxFactor: f64 = 0.2;
+export let warmMaxFactor: f64 = 2.0;
 
 export function setSettings(cas: bool, evict: bool, isMax: u32, chunkMax: u32, page: u32, hot: u32, warm: u32, sizes: bool): void {
   useCas = cas;
@@ -167,6 +172,15 @@ export function setSettings(cas: bool, evict: bool, isMax: u32, chunkMax: u32, p
   hotLruPct = hot;
   warmLruPct = warm;
   trackSizes = sizes;
+}
+
+/** The LRU settings a client may change while the engine runs (`lru tune`, `lru mode`). */
+export function setLruTuning(hot: u32, warm: u32, hotFactor: f64, warmFactor: f64, segmented: bool): void {
+  hotLruPct = hot;
+  warmLruPct = warm;
+  hotMaxFactor = hotFactor;
+  warmMaxFactor = warmFactor;
+  lruSegmented = segmented;
 }
 
 /** Where a store or arithmetic leaves the CAS of the item it stored, for the host to read. */

@@ -4,8 +4,8 @@
 
 import {
   COLD_LRU, HOT_LRU, IT_LRU, IT_NEXT, IT_PREV, ITEM_ACTIVE, ITEM_FETCHED, SEG_BYTES, SEG_COUNT,
-  SEG_HEAD, SEG_TAIL, ST_MAINTAIN_CLASS, WARM_LRU, currentTime, evictToFree, hotLruPct, itExptime, itFlags, itHas,
-  itLru, itNtotal, itPrev, itRefcount, itSetFlags, itTime, segRec, warmLruPct, itClsid,
+  SEG_HEAD, SEG_TAIL, ST_MAINTAIN_CLASS, WARM_LRU, currentTime, evictToFree, hotLruPct, hotMaxFactor, itExptime, itFlags,
+  itHas, itLru, itNtotal, itPrev, itRefcount, itSetFlags, itTime, lruSegmented, segRec, warmLruPct, warmMaxFactor, itClsid,
 } from './layout';
 import {
   CS_EVICTED, CS_EVICTED_ACTIVE, CS_EVICTED_NONZERO, CS_EVICTED_TIME, CS_EVICTED_UNFETCHED,
@@ -25,9 +25,6 @@ export const PULL_EVICT: u32 = 2;
 export const PULL_MAINTAIN: u32 = 3;
 
 const PULL_TRIES: u32 = 5;
-/** memcached's hot_max_factor and warm_max_factor (defaults). */
-const HOT_MAX_FACTOR: f64 = 0.2;
-const WARM_MAX_FACTOR: f64 = 2.0;
 
 /** Links at the head of the item's segment (IT_LRU). */
 export function lruLinkQ(it: usize): void {
@@ -106,7 +103,8 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
         break;
       }
       let limit: u64 = 0;
-      if (mode == PULL_JUGGLE || mode == PULL_MAINTAIN) {
+      // The flat LRU drains HOT and WARM (left from segmented mode) into COLD: a share of nothing.
+      if ((mode == PULL_JUGGLE || mode == PULL_MAINTAIN) && lruSegmented) {
         const bytes = mode == PULL_MAINTAIN ? total : classBytes(cls);
         limit = (bytes * <u64>(lru == HOT_LRU ? hotLruPct : warmLruPct)) / 100;
       }
@@ -128,7 +126,7 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
         itemUnlink(search);
         removed++;
       }
-    } else if (itHas(search, ITEM_ACTIVE)) {
+    } else if (itHas(search, ITEM_ACTIVE) && lruSegmented) {
       itSetFlags(search, itFlags(search) & ~ITEM_ACTIVE);
       countClass(cls, CS_MOVES_TO_WARM);
       lruMove(search, WARM_LRU);
@@ -158,12 +156,13 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
  * returns how many there were: fewer than `maxRounds` when the class has settled.
  */
 export function lruMaintainerJuggle(cls: u32, maxRounds: u32 = u32.MAX_VALUE): u32 {
+  // The flat LRU: age limits and total 0, so HOT and WARM drain into COLD, which is left alone.
   const coldTail: usize = load<u32>(segRec(cls, COLD_LRU), SEG_TAIL);
-  const coldAge: u32 = coldTail == 0 ? 0 : currentTime - itTime(coldTail);
-  const hotAge = ageLimit(<f64>coldAge * HOT_MAX_FACTOR);
-  const warmAge = ageLimit(<f64>coldAge * WARM_MAX_FACTOR);
+  const coldAge: u32 = coldTail == 0 || !lruSegmented ? 0 : currentTime - itTime(coldTail);
+  const hotAge = ageLimit(<f64>coldAge * hotMaxFactor);
+  const warmAge = ageLimit(<f64>coldAge * warmMaxFactor);
   // memcached sums the bytes once and uses that total for every round.
-  const total = classBytes(cls);
+  const total = lruSegmented ? classBytes(cls) : 0;
   // A round that changes something moves an item on for good or clears its ACTIVE mark: at most
   // 3 such changes an item, so this bound is never what ends the loop.
   let items: u32 = 0;
@@ -172,7 +171,7 @@ export function lruMaintainerJuggle(cls: u32, maxRounds: u32 = u32.MAX_VALUE): u
   for (let round: u32 = 0; round < rounds; round++) {
     const moved = lruPullTail(cls, HOT_LRU, PULL_MAINTAIN, total, hotAge) > 0
       || lruPullTail(cls, WARM_LRU, PULL_MAINTAIN, total, warmAge) > 0;
-    const more = (moved ? 1 : 0) + lruPullTail(cls, COLD_LRU, PULL_MAINTAIN);
+    const more = (moved ? 1 : 0) + (lruSegmented ? lruPullTail(cls, COLD_LRU, PULL_MAINTAIN) : 0);
     if (more == 0) return round;
   }
   return rounds;

@@ -48,6 +48,10 @@ export function slabsInit(chunkSize: u32, factor: f64, pages: u32): u32 {
   return i;
 }
 
+export function slabsSetLimit(pages: u32): void {
+  pagesLimit = pages;
+}
+
 function initClass(cls: u32, size: u32): void {
   const rec = classRec(cls);
   store<u32>(rec, size, CL_SIZE);

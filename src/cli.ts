@@ -12,6 +12,7 @@ import { createServerApi } from './server/log.ts';
 import { restoreMemoryFile, saveMemoryFile, takeMemoryFile } from './server/restart.ts';
 import { AuthFileError, loadAuthFile } from './server/auth.ts';
 import { crawlerSettingsOf } from './server/crawler.ts';
+import { tuningSettingsOf } from './server/tuning.ts';
 import { MemcachedServer } from './server/server.ts';
 import type { ServerOptions } from './server/server.ts';
 import { UsageError, engineConfigFor, parseSettings, reportSettingsStats, usage } from './server/settings.ts';
@@ -164,11 +165,15 @@ async function serve(
     detailEnabled: settings.detailEnabled,
     statPrefix: settings.statPrefix,
     crawler: crawlerSettingsOf(settings),
-    // verbosity, stats detail and the crawler's settings change while serving; stats settings
-    // shows the current values.
+    tuning: tuningSettingsOf(settings),
+    // verbosity, stats detail, the crawler's settings and the tuning change while serving; stats
+    // settings shows the current values.
     settingsStats: (add) => {
-      const { verbosity, detailEnabled, crawler } = server.state;
-      const current = { verbose: verbosity, detailEnabled, lruCrawler: crawler.enabled, lruCrawlerSleep: crawler.sleep, lruCrawlerTocrawl: crawler.tocrawl };
+      const { verbosity, detailEnabled, crawler, tuning } = server.state;
+      const current = {
+        ...tuning, verbose: verbosity, detailEnabled, lruCrawler: crawler.enabled, lruCrawlerSleep: crawler.sleep,
+        lruCrawlerTocrawl: crawler.tocrawl,
+      };
       reportSettingsStats({ ...settings, ...current }, add);
     },
     onShutdown: (graceful) => void stop(0, graceful),

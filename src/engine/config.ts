@@ -61,7 +61,7 @@ export class ConfigReader {
   number(key: string, fallback: number, min: number, max: number): number {
     const raw = this.raw(key);
     if (raw === undefined) return fallback;
-    if (!/^\d+(\.\d+)?$/.test(raw)) return this.bad(key, raw, fallback, 'a number');
+    if (!/^\d+(\.\d+)?(e[+-]?\d+)?$/i.test(raw)) return this.bad(key, raw, fallback, 'a number');
     return this.inRange(key, raw, Number(raw), min, max, fallback);
   }
 
@@ -128,7 +128,31 @@ export interface CacheSettings {
   /** Percent of a class's bytes the HOT and WARM segments may hold (hot_lru_pct, warm_lru_pct). */
   hotLruPct: number;
   warmLruPct: number;
+  /**
+   * The HOT and WARM segments' age limits as a share of COLD's tail age (hot_max_factor,
+   * warm_max_factor): older items go to COLD when the maintainer juggles.
+   */
+  hotMaxFactor: number;
+  warmMaxFactor: number;
+  /**
+   * lru_segmented: HOT, WARM and COLD (memcached 1.5's LRU, the default); false is the flat LRU of
+   * memcached 1.4 (`-o no_lru_maintainer`, `lru mode flat`): items live in COLD alone and a hit
+   * moves an item to the head at most once a minute.
+   */
+  lruSegmented: boolean;
+  /**
+   * lru_maintainer: whether the server runs the LRU maintainer (memcached's lru_maintainer_thread,
+   * `-o no_lru_maintainer` turns it off). memcached's `stats` and `stats items` show the
+   * maintainer's counters (moves, hits per segment, evicted_active, ...) only while it runs.
+   */
+  lruMaintainer: boolean;
 }
+
+/**
+ * The settings memcached lets a client change while it runs (`lru tune`, `lru mode`,
+ * `cache_memlimit`); EngineHandle.tune takes some of them.
+ */
+export type TunableSettings = Pick<CacheSettings, 'hotLruPct' | 'warmLruPct' | 'hotMaxFactor' | 'warmMaxFactor' | 'lruSegmented' | 'cacheSize'>;
 
 export const MEGABYTE = 1024 * 1024;
 
@@ -148,6 +172,10 @@ export function readCacheSettings(reader: ConfigReader): CacheSettings {
     hashpowerInit: 0,
     hotLruPct: reader.integer('hot_lru_pct', 20, 1, 80),
     warmLruPct: reader.integer('warm_lru_pct', 40, 1, 80),
+    hotMaxFactor: reader.number('hot_max_factor', 0.2, Number.MIN_VALUE, Number.MAX_VALUE),
+    warmMaxFactor: reader.number('warm_max_factor', 2.0, Number.MIN_VALUE, Number.MAX_VALUE),
+    lruSegmented: reader.boolean('lru_segmented', true),
+    lruMaintainer: reader.boolean('lru_maintainer', true),
   };
   if (reader.given('hashpower')) settings.hashpowerInit = settings.hashpower;
   if (settings.hotLruPct + settings.warmLruPct > 80) {
@@ -158,3 +186,23 @@ export function readCacheSettings(reader: ConfigReader): CacheSettings {
   }
   return settings;
 }
+
+/**
+ * Writes `change` into `settings` if every value in it is within bounds (percents that sum to at
+ * most 80, factors above 0, a new cache_size from 8 MB to `maxCacheSize`); false, and nothing
+ * written, otherwise. For EngineHandle.tune.
+ */
+export function tuneSettings(settings: CacheSettings, change: Partial<TunableSettings>, maxCacheSize: number): boolean {
+  const next: CacheSettings = { ...settings, ...change };
+  const percent = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 80;
+  const factor = (n: number): boolean => n > 0 && Number.isFinite(n);
+  const ok = percent(next.hotLruPct) && percent(next.warmLruPct) && next.hotLruPct + next.warmLruPct <= 80
+    && factor(next.hotMaxFactor) && factor(next.warmMaxFactor)
+    && (change.cacheSize === undefined
+      || (Number.isInteger(change.cacheSize) && change.cacheSize >= MEMLIMIT_MIN && change.cacheSize <= maxCacheSize));
+  if (ok) Object.assign(settings, next);
+  return ok;
+}
+
+/** The smallest memory limit memcached's cache_memlimit takes: 8 MB. */
+export const MEMLIMIT_MIN = 8 * MEGABYTE;

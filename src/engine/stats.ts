@@ -116,12 +116,15 @@ function reportGeneral(s: SlabStatsSource, add: AddStat): void {
   add('slab_global_page_pool', '0');
   add('expired_unfetched', sum('expired_unfetched'));
   add('evicted_unfetched', sum('evicted_unfetched'));
-  add('evicted_active', sum('evicted_active'));
+  // The maintainer's counters only while the server runs it, as memcached shows them.
+  const maintainer = s.settings.lruMaintainer;
+  if (maintainer) add('evicted_active', sum('evicted_active'));
   add('evictions', sum('evicted'));
   add('reclaimed', sum('reclaimed'));
   add('crawler_reclaimed', '0');
   add('crawler_items_checked', '0');
   add('lrutail_reflocked', sum('lrutail_reflocked'));
+  if (!maintainer) return;
   add('moves_to_cold', sum('moves_to_cold'));
   add('moves_to_warm', sum('moves_to_warm'));
   add('moves_within_lru', sum('moves_within_lru'));
@@ -141,9 +144,11 @@ function reportSettings(s: SlabStatsSource, add: AddStat): void {
   add('hashpower_init', String(c.hashpowerInit));
   add('slab_chunk_max', String(c.slabChunkMax));
   add('hash_algorithm', 'murmur3');
-  add('lru_segmented', 'yes');
+  add('lru_segmented', c.lruSegmented ? 'yes' : 'no');
   add('hot_lru_pct', String(c.hotLruPct));
   add('warm_lru_pct', String(c.warmLruPct));
+  add('hot_max_factor', cFixed(c.hotMaxFactor, 2));
+  add('warm_max_factor', cFixed(c.warmMaxFactor, 2));
   add('track_sizes', s.trackSizes ? 'yes' : 'no');
 }
 
@@ -154,12 +159,15 @@ function reportItems(s: SlabStatsSource, add: AddStat): void {
     if (number === 0) continue;
     const p = `items:${cls}:`;
     const n = (name: ClassCounter): string => String(s.classCounter(cls, name));
+    const maintainer = s.settings.lruMaintainer;
     add(`${p}number`, String(number));
-    add(`${p}number_hot`, String(counts[0]));
-    add(`${p}number_warm`, String(counts[1]));
-    add(`${p}number_cold`, String(counts[2]));
-    add(`${p}age_hot`, String(s.segmentAge(cls, 0)));
-    add(`${p}age_warm`, String(s.segmentAge(cls, 1)));
+    if (maintainer) {
+      add(`${p}number_hot`, String(counts[0]));
+      add(`${p}number_warm`, String(counts[1]));
+      add(`${p}number_cold`, String(counts[2]));
+      add(`${p}age_hot`, String(s.segmentAge(cls, 0)));
+      add(`${p}age_warm`, String(s.segmentAge(cls, 1)));
+    }
     add(`${p}age`, String(s.segmentAge(cls, 2)));
     add(`${p}mem_requested`, String(s.segmentBytes(cls, 0) + s.segmentBytes(cls, 1) + s.segmentBytes(cls, 2)));
     add(`${p}evicted`, n('evicted'));
@@ -170,10 +178,11 @@ function reportItems(s: SlabStatsSource, add: AddStat): void {
     add(`${p}reclaimed`, n('reclaimed'));
     add(`${p}expired_unfetched`, n('expired_unfetched'));
     add(`${p}evicted_unfetched`, n('evicted_unfetched'));
-    add(`${p}evicted_active`, n('evicted_active'));
+    if (maintainer) add(`${p}evicted_active`, n('evicted_active'));
     add(`${p}crawler_reclaimed`, '0');
     add(`${p}crawler_items_checked`, '0');
     add(`${p}lrutail_reflocked`, n('lrutail_reflocked'));
+    if (!maintainer) continue;
     add(`${p}moves_to_cold`, n('moves_to_cold'));
     add(`${p}moves_to_warm`, n('moves_to_warm'));
     add(`${p}moves_within_lru`, n('moves_within_lru'));

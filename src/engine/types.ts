@@ -29,7 +29,7 @@
 //    options for invalidation, and the stale, win-sent and binary-key marks in ItemInfo.
 
 import type { ServerCore } from './clock.ts';
-import type { EngineConfig } from './config.ts';
+import type { EngineConfig, TunableSettings } from './config.ts';
 import type { Status, StoreOperation } from './status.ts';
 
 export const ENGINE_INTERFACE_VERSION = 1;
@@ -443,6 +443,17 @@ export interface EngineHandle {
    * lists no items.
    */
   crawl?(target: CrawlTarget, visit?: (item: ItemHandle) => void): MaybePromise<Status>;
+
+  /**
+   * Optional: changes settings while the engine runs, as memcached's `lru tune`, `lru mode` and
+   * `cache_memlimit` change its settings; `stats settings` shows the new values. LRU changes
+   * apply from the next operation on (`lru mode flat` drains HOT and WARM into COLD as the
+   * maintainer juggles). A smaller cache_size hands out no more pages past it; pages in use stay
+   * (memcached moves them only with its slab mover). A larger one may not exceed the memory the
+   * engine laid out at initialize. EINVAL, and nothing changed, when a value is out of bounds.
+   * Without this method the server answers those commands as failed.
+   */
+  tune?(change: Partial<TunableSettings>): Status;
 
   /**
    * Optional: what memcached's LRU maintainer thread does in the background, in bounded steps.

@@ -57,6 +57,10 @@ export const Command = {
   SASL_STEP: 33,
   /** lru_crawler: its words in `arg`, read by the process step. */
   LRU_CRAWLER: 34,
+  /** lru, cache_memlimit, slabs: their words in `arg` (and `noreply`), read by the process step. */
+  LRU: 35,
+  CACHE_MEMLIMIT: 36,
+  SLABS: 37,
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 

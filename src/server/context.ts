@@ -8,6 +8,7 @@ import type { Output } from '../protocol/output.ts';
 import { NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import type { AuthEntry } from './auth.ts';
 import type { CrawlerSettings } from './crawler.ts';
+import type { TuningSettings } from './tuning.ts';
 import type { PrefixStats } from './prefix-stats.ts';
 import type { ProcessFacts, ServerStats } from './stats.ts';
 
@@ -31,6 +32,8 @@ export interface ServerState {
   readonly version: string;
   /** The LRU crawler's settings (the lru_crawler command changes them). */
   readonly crawler: CrawlerSettings;
+  /** Settings `lru temp_ttl` and `slabs automove` change (the engine keeps those `lru tune` changes). */
+  readonly tuning: TuningSettings;
   /** Whether items keep a CAS (the engine's cas_enabled; -C turns it off). */
   casEnabled: boolean;
   /** -B: how a connection's protocol is chosen ('auto': by its first byte). */

@@ -14,6 +14,7 @@ import { valueLine, valueLineCas, valueLineOf } from '../protocol/text/reply.ts'
 import { appendValue, referenceMin, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { lruCrawler } from './crawler.ts';
+import { tuningCommand } from './tuning.ts';
 import { metaSetBegin, metaSetComplete, processMeta } from './meta.ts';
 import { reportStats } from './stats-command.ts';
 
@@ -87,6 +88,11 @@ export function processRequest(ctx: Context, req: Request): After {
       return After.CONTINUE;
     case Command.LRU_CRAWLER:
       lruCrawler(ctx, req.arg);
+      return After.CONTINUE;
+    case Command.LRU:
+    case Command.CACHE_MEMLIMIT:
+    case Command.SLABS:
+      tuningCommand(ctx, req);
       return After.CONTINUE;
     case Command.QUIT:
     case Command.CLOSE:

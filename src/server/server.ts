@@ -12,6 +12,7 @@ import type { EngineHandle, ServerApi } from '../engine/types.ts';
 import type { AuthEntry } from './auth.ts';
 import { Connection, Sent } from './connection.ts';
 import { crawlerSettingsOf, type CrawlerSettings } from './crawler.ts';
+import { tuningSettingsOf, type TuningSettings } from './tuning.ts';
 import { defaultSettings } from './settings.ts';
 import type { ServerState } from './context.ts';
 import { encodeAscii, Output } from '../protocol/output.ts';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   version: string;
   /** The LRU crawler's settings at start (-o lru_crawler, lru_crawler_sleep, lru_crawler_tocrawl); memcached's defaults if not given. */
   crawler?: CrawlerSettings;
+  /** Settings `lru temp_ttl` and `slabs automove` change, at start; memcached's defaults if not given. */
+  tuning?: TuningSettings;
   /** Server-owned lines of `stats settings`. */
   settingsStats(add: (key: string, value: string) => void): void;
   /** The shutdown command (with -A) was received. */
@@ -132,6 +135,7 @@ export class MemcachedServer {
       dumpEnabled: o.dumpEnabled,
       version: o.version,
       crawler: { ...(o.crawler ?? crawlerSettingsOf(defaultSettings())) },
+      tuning: { ...(o.tuning ?? tuningSettingsOf(defaultSettings())) },
       casEnabled: true,
       protocol: o.protocol ?? (o.saslPwdb !== undefined ? 'binary' : o.asciiAuth !== undefined ? 'ascii' : 'auto'),
       saslPwdb: o.saslPwdb,

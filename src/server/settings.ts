@@ -18,7 +18,8 @@ export type HashAlgorithm = 'murmur3' | 'jenkins' | 'xxh3';
 
 /**
  * Everything the command line sets. Engine settings (-m -M -f -n -I -C and -o hashpower,
- * hot_lru_pct, warm_lru_pct, track_sizes, slab_chunk_max) become `flagConfig` entries; a few are
+ * hot_lru_pct, warm_lru_pct, hot_max_factor, warm_max_factor, track_sizes, slab_chunk_max) become
+ * `flagConfig` entries (and lruSegmented, lru_segmented: see engineConfigFor); a few are
  * also kept here because the server or the checks across flags need them (maxBytes, maxItemSize,
  * slabChunkMax). The rest belong to the server; many change nothing yet but are reported by
  * `stats settings` as memcached reports them.
@@ -122,9 +123,6 @@ export interface Settings {
   lruMaintainer: boolean;
   /** -o lru_maintainer / no_lru_maintainer (the HOT/WARM/COLD split). */
   lruSegmented: boolean;
-  /** -o hot_max_factor, warm_max_factor. */
-  hotMaxFactor: number;
-  warmMaxFactor: number;
   /** -o temporary_ttl: set, it turns the TEMP LRU on. */
   tempLru: boolean;
   temporaryTtl: number;
@@ -224,8 +222,6 @@ export function defaultSettings(): Settings {
     lruCrawlerTocrawl: 0,
     lruMaintainer: true,
     lruSegmented: true,
-    hotMaxFactor: 0.2,
-    warmMaxFactor: 2.0,
     tempLru: false,
     temporaryTtl: 61,
     idleTimeout: 0,
@@ -723,6 +719,9 @@ function engineConfigKeys(text: string): Set<string> {
  */
 export function engineConfigFor(settings: Settings): Map<string, string> {
   const config = new Map(settings.flagConfig);
+  // Only when not the defaults, so that an engine without these settings is not handed the keys.
+  if (!settings.lruSegmented) config.set('lru_segmented', 'false');
+  if (!settings.lruMaintainer) config.set('lru_maintainer', 'false');
   for (const [key, value] of parseEngineConfig(settings.engineConfig)) {
     config.delete(key);
     config.set(key, value);
@@ -881,7 +880,7 @@ const SUBOPTIONS: readonly Suboption[] = [
     apply: (s, v) => {
       const factor = decimal(needs(v, 'Missing hot_max_factor argument'), '-o hot_max_factor');
       if (factor <= 0) throw new UsageError('hot_max_factor must be > 0');
-      s.hotMaxFactor = factor;
+      s.flagConfig.set('hot_max_factor', String(factor));
     },
   },
   {
@@ -889,7 +888,7 @@ const SUBOPTIONS: readonly Suboption[] = [
     apply: (s, v) => {
       const factor = decimal(needs(v, 'Missing warm_max_factor argument'), '-o warm_max_factor');
       if (factor <= 0) throw new UsageError('warm_max_factor must be > 0');
-      s.warmMaxFactor = factor;
+      s.flagConfig.set('warm_max_factor', String(factor));
     },
   },
   {
@@ -1130,8 +1129,6 @@ export function reportSettingsStats(settings: Settings, add: (key: string, value
   add('flush_enabled', yesNo(s.flushEnabled));
   add('dump_enabled', yesNo(s.dumpEnabled));
   add('lru_maintainer_thread', yesNo(s.lruMaintainer));
-  add('hot_max_factor', cFixed(s.hotMaxFactor, 2));
-  add('warm_max_factor', cFixed(s.warmMaxFactor, 2));
   add('temp_lru', yesNo(s.tempLru));
   add('temporary_ttl', String(s.temporaryTtl));
   add('idle_timeout', String(s.idleTimeout));

@@ -35,7 +35,7 @@ export function engineGroup(ctx: Context, group: string): Map<string, string> | 
 /** `stats` with no group: the server's lines and the engine's, in memcached's order. */
 export function generalStats(ctx: Context, add: AddStat): void {
   const engine = engineGroup(ctx, '') ?? new Map<string, string>();
-  reportGeneralStats(ctx.server.processFacts(), ctx.server.stats, engine, add);
+  reportGeneralStats(ctx.server.processFacts(), ctx.server.stats, engine, add, ctx.server.tuning.lruMaintainer);
 }
 
 /** `stats settings`: the engine's lines and the server's, in memcached's order. */

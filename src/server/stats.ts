@@ -60,13 +60,15 @@ export interface ProcessFacts {
 /**
  * The general `stats`: the server's lines and the engine's (given as a map, in the engine's
  * order), interleaved as memcached 1.6.18 orders them. Engine lines memcached does not have
- * follow at the end; names the engine does not give are left out.
+ * follow at the end; names the engine does not give are left out. `lruMaintainer`: memcached's
+ * lru_maintainer_thread setting.
  */
 export function reportGeneralStats(
   facts: ProcessFacts,
   stats: ServerStats,
   engine: ReadonlyMap<string, string>,
   add: AddStat,
+  lruMaintainer = true,
 ): void {
   const usage = process.resourceUsage();
   const seconds = (micros: number): string => `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
@@ -113,6 +115,8 @@ export function reportGeneralStats(
   // NAPI ids have no counterpart here: their counters are reported as the idle values, so
   // tools that read them find them.
   for (const name of IDLE_BACKGROUND_STATS) own.set(name, '0');
+  // memcached counts the maintainer's juggles only while it runs one.
+  if (!lruMaintainer) own.delete('lru_maintainer_juggles');
   const lines = new Map(engine);
   for (const [name, value] of own) lines.set(name, value);
   addInOrder(GENERAL_ORDER, lines, add);

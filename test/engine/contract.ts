@@ -61,7 +61,7 @@ const GENERAL_KEYS = [
 const SETTINGS_KEYS = [
   'maxbytes', 'oldest', 'evictions', 'growth_factor', 'chunk_size', 'cas_enabled', 'item_size_max',
   'hashpower_init', 'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct',
-  'warm_lru_pct', 'track_sizes',
+  'warm_lru_pct', 'hot_max_factor', 'warm_max_factor', 'track_sizes',
 ];
 
 /** `stats items` per class, as memcached 1.6 prints them with the segmented LRU (no temp LRU). */
@@ -182,7 +182,8 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       const h = await open({
         cache_size: '64m', eviction: 'true', factor: '1.25', chunk_size: '48', item_size_max: '1m',
         slab_page_size: '1m', slab_chunk_max: '512k', use_cas: 'true', hashpower: '16',
-        hot_lru_pct: '20', warm_lru_pct: '40', track_sizes: 'false',
+        hot_lru_pct: '20', warm_lru_pct: '40', hot_max_factor: '0.2', warm_max_factor: '2', lru_segmented: 'true',
+        lru_maintainer: 'true', track_sizes: 'false',
       });
       isStatus(h.set('k', 'v'), Status.SUCCESS, 'set after initialize');
     });
@@ -1936,18 +1937,19 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       const map = new Map(list);
       assert.equal(
         SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map.get(k)),
-        ['67108864', '0', 'on', '1.25', '48', 'yes', '1048576', '524288', 'yes', '20', '40', 'no'],
+        ['67108864', '0', 'on', '1.25', '48', 'yes', '1048576', '524288', 'yes', '20', '40', '0.20', '2.00', 'no'],
       );
       assert.match(map.get('hashpower_init') ?? '', /^\d+$/);
       assert.ok((map.get('hash_algorithm') ?? '') !== '', 'hash_algorithm names the hash');
       const other = await open({
         cache_size: '8m', eviction: 'false', factor: '2', chunk_size: '32', use_cas: 'false',
-        item_size_max: '512k', hot_lru_pct: '10', warm_lru_pct: '30', track_sizes: 'true',
+        item_size_max: '512k', hot_lru_pct: '10', warm_lru_pct: '30', track_sizes: 'true', hot_max_factor: '0.5',
+        warm_max_factor: '1e1', lru_segmented: 'false',
       });
       const map2 = other.statMap('settings');
       assert.equal(
         SETTINGS_KEYS.filter((k) => k !== 'hashpower_init' && k !== 'hash_algorithm').map((k) => map2.get(k)),
-        ['8388608', '0', 'off', '2.00', '32', 'no', '524288', '524288', 'yes', '10', '30', 'yes'],
+        ['8388608', '0', 'off', '2.00', '32', 'no', '524288', '524288', 'no', '10', '30', '0.50', '10.00', 'yes'],
       );
     });
 
@@ -2343,6 +2345,80 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       settle(h, 500);
       expectStats(h, '', { curr_items: 2000, reclaimed: flushed }, 'after');
       for (let i = 0; i < 2000; i += 97) assert.ok(h.get(`live${i}`), `live${i}`);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  {
+    const t = group('the flat LRU and settings changed while running (lru_segmented, tune)');
+    const VALUE = 'v'.repeat(1000);
+    const CLS = modelClassFor(DEFAULT_CLASSES, modelNtotal(6, VALUE.length, 0));
+    const CAPACITY = 2 * CLS.perslab;
+    const counts = (h: EngineHarness): number[] => ['hot', 'warm', 'cold'].map((lru) => h.classStat('items', CLS.id, `number_${lru}`));
+    const tune = (h: EngineHarness, change: Parameters<NonNullable<EngineHandle['tune']>>[0]): Status => {
+      assert.type(h.engine.tune, 'function', 'the engine implements tune');
+      return h.engine.tune!(change);
+    };
+    const settle = (h: EngineHarness): void => {
+      while (h.engine.maintainLru!(1000) === 1000);
+    };
+
+    t('lru_segmented=false: items live in COLD, a hit moves one to the head at most once a minute, eviction takes the tail', async () => {
+      const h = await open({ cache_size: '2m', lru_segmented: 'false' });
+      expectStats(h, 'settings', { lru_segmented: 'no' }, 'stats settings');
+      for (let i = 0; i < CAPACITY; i++) isStatus(h.set(keyN('k', i), VALUE), Status.SUCCESS, `fill ${i}`);
+      assert.equal(counts(h), [0, 0, CAPACITY], 'all in COLD');
+      h.get(keyN('k', 0));
+      h.get(keyN('k', 0));
+      assert.equal(counts(h), [0, 0, CAPACITY], 'two hits do not move it to WARM');
+      settle(h);
+      assert.equal(counts(h), [0, 0, CAPACITY], 'nor does the maintainer');
+      h.advance(61);
+      h.get(keyN('k', 1));
+      isStatus(h.set('new0', VALUE), Status.SUCCESS, 'set into a full class');
+      isStatus(h.set('new1', VALUE), Status.SUCCESS, 'and another');
+      assert.is(h.get(keyN('k', 0)), undefined, 'k00000 went: hit only within its first minute');
+      assert.ok(h.get(keyN('k', 1)), 'k00001 stays: hit after a minute, it went to the head');
+      assert.is(h.get(keyN('k', 2)), undefined, 'k00002 went next');
+      expectStats(h, '', { evictions: 2, moves_to_warm: 0, moves_to_cold: 0 }, 'stats');
+      expectStats(h, 'items', { [`items:${CLS.id}:hits_to_cold`]: 4, [`items:${CLS.id}:hits_to_hot`]: 0 }, 'every hit in COLD');
+    });
+
+    t('tune lruSegmented false drains HOT and WARM into COLD; true again links new items in HOT', async () => {
+      const h = await open();
+      for (let i = 0; i < 10; i++) h.set(keyN('k', i), VALUE);
+      h.get(keyN('k', 0));
+      h.get(keyN('k', 0));
+      settle(h);
+      assert.ok(counts(h)[0]! + counts(h)[1]! > 0, 'some in HOT or WARM to begin with');
+      isStatus(tune(h, { lruSegmented: false }), Status.SUCCESS, 'lru mode flat');
+      expectStats(h, 'settings', { lru_segmented: 'no' }, 'stats settings');
+      settle(h);
+      assert.equal(counts(h), [0, 0, 10], 'drained');
+      h.set('flat', VALUE);
+      assert.equal(counts(h), [0, 0, 11], 'a new item goes to COLD');
+      isStatus(tune(h, { lruSegmented: true }), Status.SUCCESS, 'lru mode segmented');
+      h.set('segmented', VALUE);
+      assert.is(counts(h)[0], 1, 'a new item goes to HOT');
+    });
+
+    t('tune checks its bounds and shows in stats settings; cache_size goes down, and back up to what was laid out', async () => {
+      const h = await open({ cache_size: '16m' });
+      for (const bad of [{ hotLruPct: 50, warmLruPct: 40 }, { hotMaxFactor: 0 }, { warmMaxFactor: -1 }, { cacheSize: 17 * MIB }, { cacheSize: 7 * MIB }]) {
+        isStatus(tune(h, bad), Status.EINVAL, JSON.stringify(bad));
+      }
+      expectStats(h, 'settings', { hot_lru_pct: 20, warm_lru_pct: 40, hot_max_factor: '0.20', warm_max_factor: '2.00', maxbytes: 16 * MIB }, 'nothing changed');
+      isStatus(tune(h, { hotLruPct: 10, warmLruPct: 70, hotMaxFactor: 0.5, warmMaxFactor: 3 }), Status.SUCCESS, 'lru tune');
+      expectStats(h, 'settings', { hot_lru_pct: 10, warm_lru_pct: 70, hot_max_factor: '0.50', warm_max_factor: '3.00' }, 'tuned');
+      isStatus(tune(h, { cacheSize: 8 * MIB }), Status.SUCCESS, 'cache_memlimit 8');
+      expectStats(h, 'settings', { maxbytes: 8 * MIB }, 'maxbytes');
+      expectStats(h, '', { limit_maxbytes: 8 * MIB }, 'limit_maxbytes');
+      for (let i = 0; i < 12 * CLS.perslab; i++) h.set(keyN('k', i), VALUE);
+      expectStats(h, 'slabs', { total_malloced: 8 * MIB }, 'no page past the lower limit');
+      assert.ok(h.stat('evictions') > 0, 'evicting instead');
+      isStatus(tune(h, { cacheSize: 16 * MIB }), Status.SUCCESS, 'cache_memlimit 16');
+      for (let i = 0; i < 12 * CLS.perslab; i++) h.set(keyN('m', i), VALUE);
+      expectStats(h, 'slabs', { total_malloced: 16 * MIB }, 'pages up to the limit again');
     });
   }
 

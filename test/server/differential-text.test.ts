@@ -893,6 +893,48 @@ session('lru_crawler with -o no_lru_crawler: refused until enabled', [
   ...crawler('metadump all', waitFor('END\r\n')),
 ], ['-o', 'no_lru_crawler']);
 
+// ---------------------------------------------------------------------------------------------
+// "LRU Tuning", "Slab Reassign" (automove) and cache_memlimit: replies, and the settings they
+// change. cache_memlimit only lowers the limit here: wasmcached cannot raise it past -m (README).
+
+session('lru, cache_memlimit and slabs automove: arguments, replies and settings', [
+  ...[
+    'lru', 'lru tune 10 20 0.2 2.0', 'lru tune 10 20 0.2 2.0 noreply', 'lru tune 50 40 0.2 2', 'lru tune 10 20 0 2',
+    'lru tune 10 20 abc 2', 'lru tune -1 20 0.2 2', 'lru tune 10 20 0.2', 'lru tune 0 0 0.1 0.1', 'lru tune 10 20 1e1 0x10',
+    'lru tune 10 20 0.2 2 extra more', 'lru mode flat', 'lru mode segmented', 'lru mode bogus', 'lru mode', 'lru temp_ttl 10',
+    'lru temp_ttl -1', 'lru temp_ttl abc', 'lru bogus x', 'LRU mode flat', 'cache_memlimit', 'cache_memlimit 7',
+    'cache_memlimit 1000000001', 'cache_memlimit abc', 'cache_memlimit 48 noreply', 'cache_memlimit 40 extra',
+    'cache_memlimit 1 2 3', 'cache_memlimit -5', 'slabs automove 0', 'slabs automove 1', 'slabs automove 2',
+    'slabs automove 3', 'slabs automove abc', 'slabs automove ratio 0.5', 'slabs automove ratio', 'slabs automove ratio abc',
+    'slabs automove', 'slabs automove 1 noreply', 'slabs', 'lru tune 15 25 0.3 2.5', 'lru mode flat', 'lru temp_ttl 33',
+    'cache_memlimit 32', 'slabs automove 2', 'slabs automove ratio 0.25',
+  ].map((command) => `${command}\r\n`),
+  'stats settings\r\n',
+  waitFor('END\r\n'),
+]);
+
+session('lru mode flat: new items go to COLD and stay there when hit', [
+  'lru mode flat\r\n',
+  set('a', '1'),
+  set('b', '2'),
+  'get a\r\n',
+  'get a\r\n',
+  'get b\r\n',
+  waitFor('END\r\n'),
+  'stats items\r\n',
+]);
+
+session('-o no_lru_maintainer: the flat LRU, and lru mode refused', [
+  set('a', '1'),
+  'get a\r\n',
+  'lru mode segmented\r\n',
+  'lru temp_ttl 5\r\n',
+  'lru tune 10 20 0.2 2\r\n',
+  'stats items\r\n',
+  waitFor('END\r\n'),
+  'stats settings\r\n',
+], ['-o', 'no_lru_maintainer']);
+
 session('stats: unknown groups and arguments', [
   'stats nonsense\r\n',
   waitLines(1),

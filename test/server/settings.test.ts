@@ -135,7 +135,8 @@ memory_file (null)
 /** The lines the engine reports (engine/stats.ts), and flush_all's `oldest`. */
 const NOT_THE_SERVERS = new Set([
   'maxbytes', 'evictions', 'growth_factor', 'chunk_size', 'cas_enabled', 'item_size_max', 'hashpower_init',
-  'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct', 'warm_lru_pct', 'track_sizes', 'oldest',
+  'slab_chunk_max', 'hash_algorithm', 'lru_segmented', 'hot_lru_pct', 'warm_lru_pct', 'hot_max_factor',
+  'warm_max_factor', 'track_sizes', 'oldest',
 ]);
 
 // Defaults ------------------------------------------------------------------------------------------
@@ -335,8 +336,8 @@ test('-o suboptions set what memcached sets, and are recorded as given', () => {
   assert.ok(s.lruCrawler && s.lruMaintainer && s.lruSegmented);
   assert.is(s.lruCrawlerSleep, 5);
   assert.is(s.lruCrawlerTocrawl, 7);
-  assert.is(s.hotMaxFactor, 0.5);
-  assert.is(s.warmMaxFactor, 3.5);
+  assert.is(s.flagConfig.get('hot_max_factor'), '0.5');
+  assert.is(s.flagConfig.get('warm_max_factor'), '3.5');
   assert.ok(s.tempLru);
   assert.is(s.temporaryTtl, 30);
   assert.is(s.idleTimeout, 5);
@@ -369,12 +370,15 @@ test('-o no_modern: 1.4 defaults, unchunked slab classes unless slab_chunk_max i
   assert.is(s.slabAutomove, 0);
   assert.is(s.hashAlgorithm, 'jenkins');
   assert.is(s.slabChunkMax, 1048576);
-  assert.is(configOf('-o', 'no_modern'), 'slab_chunk_max=1048576');
-  assert.is(configOf('-o', 'slab_chunk_max=2048,no_modern'), 'slab_chunk_max=2048');
-  assert.is(configOf('-o', 'no_modern,slab_chunk_max=2048'), 'slab_chunk_max=2048');
+  // 1.4's flat LRU without a maintainer: the engine is told (engineConfigFor).
+  const flat = 'lru_segmented=false;lru_maintainer=false';
+  assert.is(configOf('-o', 'no_modern'), `slab_chunk_max=1048576;${flat}`);
+  assert.is(configOf('-o', 'slab_chunk_max=2048,no_modern'), `slab_chunk_max=2048;${flat}`);
+  assert.is(configOf('-o', 'no_modern,slab_chunk_max=2048'), `slab_chunk_max=2048;${flat}`);
+  assert.is(configOf('-o', 'no_lru_maintainer,lru_maintainer'), '');
   assert.is(configOf('-o', 'no_chunked_items'), 'slab_chunk_max=1048576');
   // Items over 1m are chained over chunks again, as memcached does after no_modern and -I 2m.
-  assert.is(configOf('-o', 'no_modern', '-I', '2m'), 'slab_chunk_max=524288;item_size_max=2097152');
+  assert.is(configOf('-o', 'no_modern', '-I', '2m'), `slab_chunk_max=524288;item_size_max=2097152;${flat}`);
   assert.is(configOf('-o', 'no_chunked_items', '-I', '2m'), 'slab_chunk_max=524288;item_size_max=2097152');
   assert.equal(parseSettings(['-o', 'resp_obj_mem_limit']).warnings, [
     'DEPRECATED: resp_obj_mem_limit no longer used. See read_buf_mem_limit,',
@@ -561,11 +565,13 @@ test('stats settings follow the flags as memcached 1.6.18 reports them', () => {
       'tail_repair_time=11,no_lru_maintainer',
   ])));
   const oExpected: Record<string, string> = {
-    hot_max_factor: '0.12', warm_max_factor: '0.38', slab_automove_ratio: '0.62', maxconns_fast: 'no',
+    slab_automove_ratio: '0.62', maxconns_fast: 'no',
     slab_reassign: 'no', slab_automove: '2', slab_automove_window: '9', lru_crawler: 'no', lru_crawler_sleep: '5',
     lru_crawler_tocrawl: '7', tail_repair_time: '11', lru_maintainer_thread: 'no',
   };
   for (const [key, value] of Object.entries(oExpected)) assert.is(o.get(key), value, key);
+  // The factors are the engine's to report (its hot_max_factor and warm_max_factor).
+  assert.is(configOf('-o', 'hot_max_factor=0.125,warm_max_factor=0.375'), 'hot_max_factor=0.125;warm_max_factor=0.375');
   const t = new Map(statsOf(parseSettings(['-o', 'temporary_ttl=30,idle_timeout=5,watcher_logbuf_size=10,read_buf_mem_limit=5'])));
   assert.is(t.get('temp_lru'), 'yes');
   assert.is(t.get('temporary_ttl'), '30');

@@ -137,3 +137,24 @@ wire('quit closes the connection after earlier replies', async ({ c }) => {
 });
 
 wire.run();
+
+wire('cache_memlimit lowers the limit and raises it back to -m, not past it; lru tune reaches the engine', async ({ c }) => {
+  const setting = async (name: string): Promise<string | undefined> => {
+    const text = await c.request('stats settings\r\n', 'END\r\n');
+    return new RegExp(`^STAT ${name} (\\S+)\\r$`, 'm').exec(text)?.[1];
+  };
+  assert.is(await c.request('cache_memlimit 8\r\n'), 'OK\r\n');
+  assert.is(await setting('maxbytes'), String(8 * 1024 * 1024));
+  assert.is(await c.request('cache_memlimit 64\r\n'), 'OK\r\n');
+  assert.is(await c.request('cache_memlimit 65\r\n'), 'MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n');
+  assert.is(await setting('maxbytes'), String(64 * 1024 * 1024));
+  assert.is(await c.request('lru tune 5 15 0.75 4\r\n'), 'OK\r\n');
+  assert.equal(
+    [await setting('hot_lru_pct'), await setting('warm_lru_pct'), await setting('hot_max_factor'), await setting('warm_max_factor')],
+    ['5', '15', '0.75', '4.00'],
+  );
+  // strtod's forms that are not factors memcached could use: the engine refuses them.
+  assert.is(await c.request('lru tune 5 15 inf 4\r\n'), 'ERROR\r\n');
+  assert.is(await c.request('lru tune 5 15 nan 4\r\n'), 'ERROR\r\n');
+  assert.is(await setting('hot_max_factor'), '0.75');
+});

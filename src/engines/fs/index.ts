@@ -6,7 +6,7 @@
 
 import { Buffer } from 'node:buffer';
 import { mkdirSync, readdirSync } from 'node:fs';
-import type { EngineConfig } from '../../engine/config.ts';
+import type { EngineConfig, TunableSettings } from '../../engine/config.ts';
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
   ENGINE_INTERFACE_VERSION,
@@ -466,6 +466,10 @@ export class FsEngine implements EngineHandle {
   /** The ts engine's crawler: an item it unlinks (autoexpire) has its file removed, as any unlink. */
   crawl(target: CrawlTarget, visit?: (item: ItemHandle) => void): Status {
     return this.memory.crawl(target, visit);
+  }
+
+  tune(change: Partial<TunableSettings>): Status {
+    return this.memory.tune(change);
   }
 
   maintainLru(budget: number): number {

@@ -3,7 +3,7 @@
 // do_add_delta, process_update_command) over the item store in items.ts.
 
 import type { ServerCore } from '../../engine/clock.ts';
-import { ConfigReader, readCacheSettings, type CacheSettings, type EngineConfig } from '../../engine/config.ts';
+import { ConfigReader, readCacheSettings, tuneSettings, type CacheSettings, type EngineConfig, type TunableSettings } from '../../engine/config.ts';
 import { reportStats } from '../../engine/stats.ts';
 import { Status, StoreOperation } from '../../engine/status.ts';
 import {
@@ -431,6 +431,12 @@ export class TsEngine implements EngineHandle {
     if (!(budget >= 1)) return 0;
     const { items, core } = this.ready();
     return items.maintainStep(Math.min(Math.floor(budget), 0x7fffffff), core.currentTime());
+  }
+
+  /** `lru tune`, `lru mode`, `cache_memlimit`: Items and Slabs read the settings as they go. */
+  tune(change: Partial<TunableSettings>): Status {
+    const { settings, items } = this.ready();
+    return tuneSettings(settings, change, items.slabs.layoutCacheSize) ? Status.SUCCESS : Status.EINVAL;
   }
 
   /** item_cachedump: the class's COLD LRU, newest first, after the maintainer's juggle. */

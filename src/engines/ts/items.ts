@@ -5,7 +5,7 @@
 
 import type { CacheSettings } from '../../engine/config.ts';
 import { Status } from '../../engine/status.ts';
-import { COLD_LRU, HOT_LRU, Item, WARM_LRU, itemNtotal, type LruSegment } from './item.ts';
+import { COLD_LRU, HOT_LRU, Item, NO_LRU, WARM_LRU, itemNtotal, type LruSegment } from './item.ts';
 import { murmur3 } from '../../engine/hash.ts';
 import { Lru } from './lru.ts';
 import { Slabs } from './slabs.ts';
@@ -21,9 +21,6 @@ import {
 const ALLOC_TRIES = 10;
 /** Items looked at per lru_pull_tail. */
 const PULL_TRIES = 5;
-/** memcached's hot_max_factor and warm_max_factor (defaults): the segments' age limits as a share of COLD's tail age. */
-const HOT_MAX_FACTOR = 0.2;
-const WARM_MAX_FACTOR = 2.0;
 /** Seconds within which a repeated access does not refresh it->time; cf. ITEM_UPDATE_INTERVAL. */
 const ITEM_UPDATE_INTERVAL = 60;
 /** Bytes of the link at the start of every chunk of a chained item but the first. */
@@ -146,16 +143,22 @@ export class Items {
    * when all fail).
    */
   private takeChunk(clsid: number, now: number): boolean {
-    for (let i = 0; i < ALLOC_TRIES; i++) {
+    const segmented = this.settings.lruSegmented;
+    let tries = 0;
+    for (; tries < ALLOC_TRIES; tries++) {
+      // The flat LRU first reclaims what has expired at COLD's tail.
+      if (!segmented) this.pullTail(clsid, COLD_LRU, PullMode.JUGGLE, now);
       if (this.slabs.take(clsid)) {
-        this.perClass[clsid]!.direct_reclaims += i;
+        this.perClass[clsid]!.direct_reclaims += tries;
         return true;
       }
       if (this.pullTail(clsid, COLD_LRU, PullMode.EVICT, now) > 0) continue;
+      // The flat LRU has nothing else to take from.
+      if (!segmented) break;
       if (this.pullTail(clsid, HOT_LRU, PullMode.FORCE, now) > 0) continue;
       this.pullTail(clsid, WARM_LRU, PullMode.FORCE, now);
     }
-    this.perClass[clsid]!.direct_reclaims += ALLOC_TRIES;
+    this.perClass[clsid]!.direct_reclaims += tries;
     return false;
   }
 
@@ -172,7 +175,7 @@ export class Items {
     item.time = now;
     item.cas = this.nextCas();
     this.table.set(item.hashKey, item);
-    this.lru.linkHead(item, HOT_LRU);
+    this.lru.linkHead(item, this.settings.lruSegmented ? HOT_LRU : COLD_LRU);
     this.currItems += 1;
     this.global.total_items += 1;
     this.bytes += item.ntotal;
@@ -264,6 +267,12 @@ export class Items {
 
   /** do_item_bump: two hits make an item ACTIVE; an ACTIVE hit in COLD moves it to WARM. */
   bump(item: Item, now: number): void {
+    if (!this.settings.lruSegmented) {
+      // The flat LRU: fetched, and back to the head at most once a minute.
+      item.fetched = true;
+      this.touchTime(item, now);
+      return;
+    }
     if (!item.active) {
       if (!item.fetched) {
         item.fetched = true;
@@ -286,9 +295,15 @@ export class Items {
     else if (item.segment === COLD_LRU) c.hits_to_cold += 1;
   }
 
-  /** do_item_update: refresh the access time unless it was refreshed within the last minute. */
+  /**
+   * do_item_update: refresh the access time unless it was refreshed within the last minute; the
+   * flat LRU also moves the item to its LRU's head then.
+   */
   touchTime(item: Item, now: number): void {
-    if (item.time < (now - ITEM_UPDATE_INTERVAL) >>> 0) item.time = now;
+    if (item.time < (now - ITEM_UPDATE_INTERVAL) >>> 0) {
+      item.time = now;
+      if (!this.settings.lruSegmented && item.linked && item.segment !== NO_LRU) this.lru.move(item, item.segment);
+    }
   }
 
   /** Marks everything stored up to `oldest live` as gone (the model's flush rule). */
@@ -364,7 +379,7 @@ export class Items {
           this.unlink(item);
           removed += 1;
         }
-      } else if (item.active) {
+      } else if (item.active && this.settings.lruSegmented) {
         item.active = false;
         c.moves_to_warm += 1;
         this.lru.move(item, WARM_LRU);
@@ -377,7 +392,8 @@ export class Items {
 
   /** The bytes a HOT or WARM segment may hold before its tail goes to COLD. */
   private limit(clsid: number, segment: LruSegment, mode: PullMode, total: number): number {
-    if (mode === PullMode.FORCE || mode === PullMode.EVICT) return 0;
+    // The flat LRU drains HOT and WARM (left from segmented mode) into COLD: a share of nothing.
+    if (mode === PullMode.FORCE || mode === PullMode.EVICT || !this.settings.lruSegmented) return 0;
     const pct = segment === HOT_LRU ? this.settings.hotLruPct : this.settings.warmLruPct;
     const bytes = mode === PullMode.MAINTAIN ? total : this.lru.classBytes(clsid);
     // floor(bytes * pct / 100) in u64; the product stays far below 2^53.
@@ -395,12 +411,14 @@ export class Items {
    * `maxRounds` when the class has settled.
    */
   maintain(clsid: number, now: number, maxRounds = Infinity): number {
+    const { lruSegmented, hotMaxFactor, warmMaxFactor } = this.settings;
+    // The flat LRU: age limits and total 0, so HOT and WARM drain into COLD, which is left alone.
     const coldTail = this.lru.tail(clsid, COLD_LRU);
-    const coldAge = coldTail === null ? 0 : (now - coldTail.time) >>> 0;
-    const hotAge = ageLimit(coldAge * HOT_MAX_FACTOR);
-    const warmAge = ageLimit(coldAge * WARM_MAX_FACTOR);
+    const coldAge = coldTail === null || !lruSegmented ? 0 : (now - coldTail.time) >>> 0;
+    const hotAge = ageLimit(coldAge * hotMaxFactor);
+    const warmAge = ageLimit(coldAge * warmMaxFactor);
     // memcached sums the bytes once and uses that total for every round.
-    const total = this.lru.classBytes(clsid);
+    const total = lruSegmented ? this.lru.classBytes(clsid) : 0;
     // A round that changes something moves an item on for good or clears its ACTIVE mark: at
     // most 3 such changes an item, so this bound is never what ends the loop.
     const rounds = Math.min(3 * this.lru.classCount(clsid) + 1, maxRounds);
@@ -408,7 +426,7 @@ export class Items {
       const moved =
         this.pullTail(clsid, HOT_LRU, PullMode.MAINTAIN, now, total, hotAge) > 0 ||
         this.pullTail(clsid, WARM_LRU, PullMode.MAINTAIN, now, total, warmAge) > 0;
-      const more = (moved ? 1 : 0) + this.pullTail(clsid, COLD_LRU, PullMode.MAINTAIN, now);
+      const more = (moved ? 1 : 0) + (lruSegmented ? this.pullTail(clsid, COLD_LRU, PullMode.MAINTAIN, now) : 0);
       if (more === 0) return round;
     }
     return rounds;

@@ -28,9 +28,9 @@ export class Slabs {
   readonly classes: SlabClass[] = [];
   /** The id of the largest class (power_largest), whose chunk size is slab_chunk_max. */
   readonly largest: number;
-  /** The pages -m allows; a class without pages still gets one past it (do_slabs_newslab). */
-  readonly pagesLimit: number;
-  /** The most pages ever handed out: the limit and a first page for every class. */
+  /** The cache_size the pages were counted for: `tune` may lower the limit, or raise it back to this. */
+  readonly layoutCacheSize: number;
+  /** The most pages ever handed out: the limit at start and a first page for every class. */
   readonly pagesTotal: number;
   pagesUsed = 0;
 
@@ -52,8 +52,13 @@ export class Slabs {
       pages: 0,
       free: 0,
     });
-    this.pagesLimit = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
+    this.layoutCacheSize = settings.cacheSize;
     this.pagesTotal = this.pagesLimit + this.largest;
+  }
+
+  /** The pages cache_size allows; a class without pages still gets one past it (do_slabs_newslab). */
+  get pagesLimit(): number {
+    return Math.max(1, Math.floor(this.settings.cacheSize / this.settings.slabPageSize));
   }
 
   /** The smallest class whose chunks hold `ntotal` bytes; 0 when none does (ntotal > slab_chunk_max). */

@@ -3,7 +3,7 @@
 // u64s travel through scratch slots. No Node API here, so browsers and edge runtimes can use it
 // with a module they compiled themselves.
 
-import { ConfigReader, readCacheSettings, type CacheSettings, type EngineConfig } from '../../engine/config.ts';
+import { ConfigReader, readCacheSettings, tuneSettings, type CacheSettings, type EngineConfig, type TunableSettings } from '../../engine/config.ts';
 import { framedHeader, readFramedHeader } from '../../engine/memory-file.ts';
 import {
   CLASS_COUNTERS, GLOBAL_COUNTERS, reportStats, slabClassLine,
@@ -68,6 +68,8 @@ interface EngineExports {
   engineSelfCheck(): number;
   statsSizeBucket(bucket: number): number;
   lruMaintain(cls: number): void;
+  lruTune(hot: number, warm: number, hotFactor: number, warmFactor: number, segmented: number): void;
+  slabsTuneLimit(pages: number): void;
   lruCrawl(budget: number): number;
   lruHead(cls: number, lru: number): number;
   lruNext(item: number): number;
@@ -140,6 +142,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   readonly interfaceVersion = ENGINE_INTERFACE_VERSION;
   settings!: CacheSettings;
   trackSizes = false;
+  /** The cache_size the memory was laid out for; `tune` may lower settings.cacheSize, or raise it back to this. */
+  private layoutCacheSize = 0;
   private x!: EngineExports;
   private bytes!: Uint8Array;
   /** The module's memory; it never grows after initialize, so views over it never detach. */
@@ -182,6 +186,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.x = instance.exports as unknown as EngineExports;
     memory.current = this.x.memory;
     this.settings = settings;
+    this.layoutCacheSize = settings.cacheSize;
     this.trackSizes = trackSizes;
     const classes = this.relayout();
     if (classes < 0) {
@@ -206,23 +211,42 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   /** Lays out an empty cache in the module's memory (engineInit); the number of classes, or < 0. */
   private relayout(): number {
     const settings = this.settings;
-    const pages = Math.max(1, Math.floor(settings.cacheSize / settings.slabPageSize));
-    return this.x.engineInit(
-      pages, settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
+    const classes = this.x.engineInit(
+      this.pagesFor(this.layoutCacheSize), settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
       settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
       settings.hotLruPct, settings.warmLruPct, this.trackSizes ? 1 : 0,
     );
+    if (classes >= 0) this.applyTuning();
+    return classes;
+  }
+
+  /** Slab pages for a cache_size: at least one. */
+  private pagesFor(cacheSize: number): number {
+    return Math.max(1, Math.floor(cacheSize / this.settings.slabPageSize));
+  }
+
+  /** Pushes the settings `tune` may change into the module. */
+  private applyTuning(): void {
+    const s = this.settings;
+    this.x.lruTune(s.hotLruPct, s.warmLruPct, s.hotMaxFactor, s.warmMaxFactor, s.lruSegmented ? 1 : 0);
+    this.x.slabsTuneLimit(this.pagesFor(s.cacheSize));
+  }
+
+  tune(change: Partial<TunableSettings>): Status {
+    if (!tuneSettings(this.settings, change, this.layoutCacheSize)) return Status.EINVAL;
+    this.applyTuning();
+    return Status.SUCCESS;
   }
 
   // ---- images ----
 
   private imageSettings(): Record<string, number | boolean> {
     const s = this.settings;
+    // What the memory's layout depends on; not what `tune` changes.
     return {
-      cacheSize: s.cacheSize, eviction: s.eviction, factor: s.factor, chunkSize: s.chunkSize,
+      cacheSize: this.layoutCacheSize, eviction: s.eviction, factor: s.factor, chunkSize: s.chunkSize,
       itemSizeMax: s.itemSizeMax, slabPageSize: s.slabPageSize, slabChunkMax: s.slabChunkMax,
-      useCas: s.useCas, hashpower: s.hashpower, hotLruPct: s.hotLruPct, warmLruPct: s.warmLruPct,
-      trackSizes: this.trackSizes,
+      useCas: s.useCas, hashpower: s.hashpower, trackSizes: this.trackSizes,
     };
   }
 

@@ -88,6 +88,7 @@ function parseTokens(buf: Uint8Array, t: Tokens, req: Request): void {
       if (t.is(0, 'set')) return n === 6 || n === 7 ? storage(t, req, Command.SET) : fail(req, ERROR);
       if (t.is(0, 'stats')) return stats(t, req);
       if (t.is(0, 'shutdown')) return shutdown(t, req);
+      if (t.is(0, 'slabs')) return settingWords(t, req, Command.SLABS);
       return fail(req, ERROR);
     case 0x61: // a
       if (t.is(0, 'add')) return n === 6 || n === 7 ? storage(t, req, Command.ADD) : fail(req, ERROR);
@@ -95,6 +96,7 @@ function parseTokens(buf: Uint8Array, t: Tokens, req: Request): void {
       return fail(req, ERROR);
     case 0x63: // c
       if (t.is(0, 'cas')) return n === 7 || n === 8 ? storage(t, req, Command.CAS) : fail(req, ERROR);
+      if (t.is(0, 'cache_memlimit')) return n === 3 || n === 4 ? settingWords(t, req, Command.CACHE_MEMLIMIT) : fail(req, ERROR);
       return fail(req, ERROR);
     case 0x69: // i
       if (t.is(0, 'incr')) return n === 4 || n === 5 ? arithmetic(t, req, Command.INCR) : fail(req, ERROR);
@@ -114,6 +116,7 @@ function parseTokens(buf: Uint8Array, t: Tokens, req: Request): void {
   if (t.is(0, 'prepend')) return n === 6 || n === 7 ? storage(t, req, Command.PREPEND) : fail(req, ERROR);
   if (t.is(0, 'verbosity')) return n === 3 || n === 4 ? verbosity(t, req) : fail(req, ERROR);
   if (t.is(0, 'lru_crawler')) return words(t, req, Command.LRU_CRAWLER);
+  if (t.is(0, 'lru')) return n >= 3 ? settingWords(t, req, Command.LRU) : fail(req, ERROR);
   if (t.is(0, 'flush_all')) return n >= 2 && n <= 4 ? flushAll(t, req) : fail(req, ERROR);
   if (t.is(0, 'version')) {
     req.command = Command.VERSION;
@@ -273,6 +276,12 @@ function words(t: Tokens, req: Request, command: Command): void {
   req.command = command;
   req.arg = '';
   for (let i = 1; i < t.count; i++) req.arg += (i > 1 ? ' ' : '') + t.text(i);
+}
+
+/** words(), and whether the last token is noreply (the process step decides whether it counts). */
+function settingWords(t: Tokens, req: Request, command: Command): void {
+  words(t, req, command);
+  noreply(t, req);
 }
 
 /** shutdown [graceful] */
