@@ -1,11 +1,13 @@
 // In-process engine benchmark: the wasm and ts engines and the embedded cache (wasmcached/embed,
 // string keys, copies out) against npm lru-cache on a 90/10 get/set mix over 1M items (16-byte
-// keys, 100-byte values), then gets alone and sets alone; ops/s as the median of 3 runs, memory
-// per item, and GC pauses while the cache held its first 100k items against while it held 1M.
+// keys, 100-byte values), then gets alone and sets alone; the subjects in turn for 3 rounds; ops/s
+// as the median of the runs, memory per item, and GC pauses in the same runs in a cache of 100k
+// items (a second child) against 1M.
 // Each subject runs in its own child process, so one's heap and JIT feedback do not colour
 // another's. Prints a table and writes bench/results/engine.md.
 // Run: npm run bench:engine (= npm run build && node --expose-gc --import tsx bench/engine.ts);
-// BENCH_SUBJECTS=embed,lru-cache and BENCH_ITEMS=100000 narrow it (written to build/ then).
+// BENCH_SUBJECTS=embed,lru-cache, BENCH_ITEMS=100000 and BENCH_ROUNDS=1 narrow it (written to
+// build/ then).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,7 +37,14 @@ const SET_PERCENT = 10;
 /** 1M items of ntotal 175 land in the 192-byte class: 184 pages of 1 MiB; 256m leaves room. */
 const ENGINE_CONFIG = 'cache_size=256m;hashpower=20';
 const SUBJECTS = ['wasm', 'ts', 'embed', 'lru-cache'] as const;
-/** GC pauses are compared between the preload's first EARLY_ITEMS and the runs at ITEMS. */
+/**
+ * Rounds (BENCH_ROUNDS): every subject's child in turn, round after round (A B C D A B C D ...), so
+ * that the machine's drift in speed falls on all subjects alike.
+ */
+const DEFAULT_ROUNDS = 3;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? DEFAULT_ROUNDS);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS: expected a positive integer, not ${process.env['BENCH_ROUNDS']}`);
+/** GC pauses in the runs at ITEMS are compared with those of the same runs in a cache of EARLY_ITEMS. */
 const EARLY_ITEMS = Math.min(100_000, Math.floor(ITEMS / 10));
 type SubjectName = (typeof SUBJECTS)[number];
 
@@ -63,10 +72,12 @@ interface Result {
   /** Gets alone and sets alone (each of OPS / 2 ops), per run. */
   getsPerSecond?: number[];
   setsPerSecond?: number[];
-  /** GC pauses (ms): the longest while the first EARLY_ITEMS went in, and while ITEMS were held. */
+  /** GC pauses (ms): the longest in the runs of a child at EARLY_ITEMS, and in these runs. */
   gcEarlyMaxMs?: number;
   gcLateMaxMs?: number;
   gcLateTotalMs?: number;
+  /** RSS growth of each round (set when the rounds are merged). */
+  rssRounds?: number[];
 }
 
 /** The operations the timed loop calls; one implementation per child, so the calls stay monomorphic. */
@@ -133,11 +144,8 @@ async function child(name: SubjectName): Promise<Result> {
     for (const entry of list.getEntries()) pauses.push({ at: entry.startTime, ms: entry.duration });
   });
   observer.observe({ entryTypes: ['gc'] });
-  const earlyFrom = performance.now();
   let start = process.hrtime.bigint();
-  for (let i = 0; i < EARLY_ITEMS; i++) subject.set(i);
-  const earlyTo = performance.now();
-  for (let i = EARLY_ITEMS; i < ITEMS; i++) subject.set(i);
+  for (let i = 0; i < ITEMS; i++) subject.set(i);
   const preloadSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   gc();
   const after = process.memoryUsage();
@@ -169,14 +177,12 @@ async function child(name: SubjectName): Promise<Result> {
   await new Promise((resolve) => setTimeout(resolve, 100)); // the observer's entries arrive
   observer.disconnect();
   const within = (from: number, to: number) => pauses.filter((p) => p.at >= from && p.at <= to).map((p) => p.ms);
-  const early = within(earlyFrom, earlyTo);
   const late = within(lateFrom, lateTo);
   return {
     ...empty,
     ...stats,
     getsPerSecond,
     setsPerSecond,
-    gcEarlyMaxMs: Math.max(0, ...early),
     gcLateMaxMs: Math.max(0, ...late),
     gcLateTotalMs: late.reduce((a, b) => a + b, 0),
     preloadSeconds,
@@ -307,10 +313,11 @@ function lruSubject(value: Uint8Array): Subject {
 
 // ---- parent: run the children, report
 
-function runChild(name: SubjectName): Result {
+function runChild(name: SubjectName, items = ITEMS): Result {
   const script = fileURLToPath(import.meta.url);
   const run = spawnSync(process.execPath, [...process.execArgv, script, '--subject', name], {
     cwd: root,
+    env: { ...process.env, BENCH_ITEMS: String(items) },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 16 * MiB,
@@ -355,6 +362,10 @@ function toRow(result: Result): Row {
   return row;
 }
 
+/** Each round's RSS growth per item, when there was more than one round. */
+const perRound = (rounds: number[] | undefined): string =>
+  rounds === undefined || rounds.length < 2 ? '' : ` (rounds: ${rounds.map((r) => fmt(r / ITEMS, 1)).join(', ')})`;
+
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function report(rows: Row[], skipped: Result[]): string {
@@ -368,18 +379,19 @@ function report(rows: Row[], skipped: Result[]): string {
   lines.push(`- Node ${process.version}; lru-cache ${lruVersion}`);
   lines.push(
     `- Workload: ${fmt(ITEMS)} items preloaded (${KEY_BYTES}-byte keys, ${VALUE_BYTES}-byte values), then ${fmt(OPS)} ops ` +
-      `(${100 - SET_PERCENT}% get, ${SET_PERCENT}% set, keys uniform), ${RUNS} runs; ops/s is the median. ` +
-      `Engine config '${ENGINE_CONFIG}'.`,
+      `(${100 - SET_PERCENT}% get, ${SET_PERCENT}% set, keys uniform), ${RUNS} runs, in each of ${ROUNDS} rounds that take ` +
+      `the subjects in turn; ops/s is the median of all runs, memory the median round's, a GC max pause the longest of ` +
+      `all rounds. Engine config '${ENGINE_CONFIG}'.`,
   );
   lines.push('');
-  lines.push(`| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | RSS growth per item | young generation (MiB) | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause, first ${fmt(EARLY_ITEMS)} / at ${fmt(ITEMS)} | GC total in the runs |`);
+  lines.push(`| subject | preload items/s | mix ops/s (median) | runs (ops/s) | gets/s | sets/s | heap+external per item | RSS growth per item | young generation (MiB) | total_malloced + heap per item (wasm) | engine bytes per item | GC max pause in the runs, at ${fmt(EARLY_ITEMS)} / at ${fmt(ITEMS)} items | GC total in the runs |`);
   lines.push('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { result, ops, processPerItem, rssPerItem, enginePerItem } of rows) {
     const items = result.currItems ?? ITEMS;
     lines.push(
       `| ${result.subject} | ${fmt(ITEMS / result.preloadSeconds)} | ${fmt(ops)} | ${result.opsPerSecond.map((o) => fmt(o)).join(', ')} ` +
         `| ${fmt(median(result.getsPerSecond ?? []))} | ${fmt(median(result.setsPerSecond ?? []))} ` +
-        `| ${fmt(processPerItem, 1)} B | ${fmt(rssPerItem, 1)} B | ${fmt(result.youngBefore / MiB, 1)} → ${fmt(result.youngAfter / MiB, 1)} | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
+        `| ${fmt(processPerItem, 1)} B | ${fmt(rssPerItem, 1)} B${perRound(result.rssRounds)} | ${fmt(result.youngBefore / MiB, 1)} → ${fmt(result.youngAfter / MiB, 1)} | ${enginePerItem === undefined ? '-' : `${fmt(enginePerItem, 1)} B`} ` +
         `| ${result.engineBytes === undefined ? '-' : `${fmt(result.engineBytes / items, 1)} B`} ` +
         `| ${fmt(result.gcEarlyMaxMs ?? 0, 1)} / ${fmt(result.gcLateMaxMs ?? 0, 1)} ms | ${fmt(result.gcLateTotalMs ?? 0, 0)} ms |`,
     );
@@ -393,8 +405,9 @@ function report(rows: Row[], skipped: Result[]): string {
       `- embed/lru-cache (issue 8's targets: faster on gets, at most a third of the memory per item, GC pauses that do not grow with the item count): ` +
         `gets ${ratio(embed.result.getsPerSecond, lru.result.getsPerSecond)}x, sets ${ratio(embed.result.setsPerSecond, lru.result.setsPerSecond)}x, ` +
         `mix ${fmt(embed.ops / lru.ops, 2)}x; heap+external per item ${fmt(embed.processPerItem / lru.processPerItem, 2)}x, ` +
-        `RSS growth per item ${fmt(embed.rssPerItem / lru.rssPerItem, 2)}x; ` +
-        `GC max pause at ${fmt(ITEMS)} items: embed ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, lru-cache ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
+        `RSS growth per item ${fmt(embed.rssPerItem / lru.rssPerItem, 3)}x (a third of lru-cache's is ${fmt(lru.rssPerItem / 3, 1)} B); ` +
+        `GC max pause in the runs at ${fmt(EARLY_ITEMS)} / ${fmt(ITEMS)} items: embed ${fmt(embed.result.gcEarlyMaxMs ?? 0, 1)} / ${fmt(embed.result.gcLateMaxMs ?? 0, 1)} ms, ` +
+          `lru-cache ${fmt(lru.result.gcEarlyMaxMs ?? 0, 1)} / ${fmt(lru.result.gcLateMaxMs ?? 0, 1)} ms`,
     );
   }
   const wasm = rows.find((r) => r.result.subject === 'wasm');
@@ -434,21 +447,59 @@ function report(rows: Row[], skipped: Result[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One subject's rounds as one result: runs pooled, memory and preload the median round's, GC maxima the largest. */
+function merge(rounds: Result[]): Result {
+  const mid = (of: (r: Result) => number): number => median(rounds.map(of));
+  const most = (of: (r: Result) => number | undefined): number => Math.max(0, ...rounds.map((r) => of(r) ?? 0));
+  return {
+    ...rounds[0]!,
+    preloadSeconds: mid((r) => r.preloadSeconds),
+    opsPerSecond: rounds.flatMap((r) => r.opsPerSecond),
+    getsPerSecond: rounds.flatMap((r) => r.getsPerSecond ?? []),
+    setsPerSecond: rounds.flatMap((r) => r.setsPerSecond ?? []),
+    heapDelta: mid((r) => r.heapDelta),
+    externalDelta: mid((r) => r.externalDelta),
+    rssDelta: mid((r) => r.rssDelta),
+    youngBefore: mid((r) => r.youngBefore),
+    youngAfter: mid((r) => r.youngAfter),
+    gcEarlyMaxMs: most((r) => r.gcEarlyMaxMs),
+    gcLateMaxMs: most((r) => r.gcLateMaxMs),
+    gcLateTotalMs: mid((r) => r.gcLateTotalMs ?? 0),
+    rssRounds: rounds.map((r) => r.rssDelta),
+  };
+}
+
 async function parent(): Promise<void> {
   if ((globalThis as { gc?: unknown }).gc === undefined) throw new Error('run with node --expose-gc');
-  const results: Result[] = [];
   const only = (process.env['BENCH_SUBJECTS'] ?? '').split(',').filter((name) => name !== '');
-  for (const name of SUBJECTS.filter((subject) => only.length === 0 || only.includes(subject))) {
-    process.stderr.write(`bench: ${name}...\n`);
-    const result = runChild(name);
-    if (result.skipped !== undefined) process.stderr.write(`bench: skipped ${name}: ${result.skipped}\n`);
-    results.push(result);
+  const names = SUBJECTS.filter((subject) => only.length === 0 || only.includes(subject));
+  const rounds = new Map<SubjectName, Result[]>(names.map((name) => [name, []]));
+  const skipped: Result[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of names) {
+      if (skipped.some((r) => r.subject === name)) continue;
+      process.stderr.write(`bench: round ${round}: ${name}...\n`);
+      const result = runChild(name);
+      if (result.skipped !== undefined) {
+        process.stderr.write(`bench: skipped ${name}: ${result.skipped}\n`);
+        skipped.push(result);
+        continue;
+      }
+      // The same runs in a cache of EARLY_ITEMS, in a child of its own: its pauses are what the
+      // pauses at ITEMS are compared with.
+      process.stderr.write(`bench: round ${round}: ${name} at ${EARLY_ITEMS} items...\n`);
+      const early = runChild(name, EARLY_ITEMS);
+      if (early.skipped === undefined) result.gcEarlyMaxMs = early.gcLateMaxMs;
+      rounds.get(name)!.push(result);
+    }
   }
-  const rows = results.filter((r) => r.skipped === undefined).map(toRow);
-  const markdown = report(rows, results.filter((r) => r.skipped !== undefined));
+  const results = names.filter((name) => !skipped.some((r) => r.subject === name)).map((name) => merge(rounds.get(name)!));
+  const rows = results.map(toRow);
+  const markdown = report(rows, skipped);
   process.stdout.write(markdown);
-  // A run narrowed by BENCH_SUBJECTS=embed,lru-cache or BENCH_ITEMS does not replace the results file.
-  const out = only.length > 0 || ITEMS !== DEFAULT_ITEMS ? join('build', 'bench-engine-partial.md') : join('bench', 'results', 'engine.md');
+  // A run narrowed by BENCH_SUBJECTS, BENCH_ITEMS or BENCH_ROUNDS does not replace the results file.
+  const narrowed = only.length > 0 || ITEMS !== DEFAULT_ITEMS || ROUNDS < DEFAULT_ROUNDS;
+  const out = narrowed ? join('build', 'bench-engine-partial.md') : join('bench', 'results', 'engine.md');
   mkdirSync(dirname(join(root, out)), { recursive: true });
   writeFileSync(join(root, out), markdown);
   process.stderr.write(`bench: wrote ${out}\n`);
