@@ -3,6 +3,8 @@
 // module's exported values at every instantiation, so a module and a host that disagree never
 // serve a request.
 
+import { HOLD_MAX } from '../../engine/types.ts';
+
 export const IT_TIME = 12;
 export const IT_EXPTIME = 16;
 export const IT_NBYTES = 20; // value length + 2 (memcached stores the CRLF)
@@ -77,6 +79,8 @@ const MIRRORED: Record<string, number> = {
   MANY_VALUE, MANY_NVALUE, MANY_CAS,
   GET_NO_BUMP, GET_COUNT_TOUCH, GET_COUNT_NONE, GET_VIVIFY, GET_NO_HOLD, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE,
   REMOVE_SET_EXPTIME, MARK_WIN_SENT, MARK_KEY_BINARY, STORE_INVALIDATE,
+  // memcached's limited_get bound, shared with the ts engine (src/engine/types.ts).
+  HOLD_MAX,
 };
 
 /** Throws when the module's layout differs from this mirror (a stale or mismatched build). */
