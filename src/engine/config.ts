@@ -204,5 +204,10 @@ export function tuneSettings(settings: CacheSettings, change: Partial<TunableSet
   return ok;
 }
 
+/** The slab pages a memory limit allows (memcached's mem_limit over the page size): at least one. */
+export function slabPages(cacheSize: number, slabPageSize: number): number {
+  return Math.max(1, Math.floor(cacheSize / slabPageSize));
+}
+
 /** The smallest memory limit memcached's cache_memlimit takes: 8 MB. */
 export const MEMLIMIT_MIN = 8 * MEGABYTE;

@@ -7,7 +7,7 @@ import type { ItemHandle } from '../engine/types.ts';
 import { BAD_FORMAT } from '../protocol/replies.ts';
 import { sync, type Context } from './context.ts';
 import type { Settings } from './settings.ts';
-import { END, MAX_NUMBER_OF_SLAB_CLASSES, line, u32 } from './stats-command.ts';
+import { END, MAX_NUMBER_OF_SLAB_CLASSES, argWords, line, u32 } from './stats-command.ts';
 
 /** The crawler's settings, which the command changes and `stats settings` shows. */
 export interface CrawlerSettings {
@@ -32,7 +32,7 @@ const SLEEP_MAX = 1_000_000;
 
 /** `lru_crawler <arg>`: `arg` is the words after the command, one space apart. */
 export function lruCrawler(ctx: Context, arg: string): void {
-  const words = arg === '' ? [] : arg.split(' ');
+  const words = argWords(arg);
   // memcached's ntokens: the command, its words, and the terminal token.
   const ntokens = words.length + 2;
   const crawler = ctx.server.crawler;

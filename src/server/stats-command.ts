@@ -52,8 +52,13 @@ export function resetStats(ctx: Context): void {
   ctx.server.prefixStats.clear();
 }
 
+/** The words of a request's `arg` (the parser joins them with one space); none for ''. */
+export function argWords(arg: string): string[] {
+  return arg === '' ? [] : arg.split(' ');
+}
+
 export function reportStats(ctx: Context, arg: string): void {
-  const words = arg === '' ? [] : arg.split(' ');
+  const words = argWords(arg);
   const group = words[0] ?? '';
   const server = ctx.server;
   switch (group) {

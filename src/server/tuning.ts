@@ -4,7 +4,7 @@
 // limit's settings are the engine's (EngineHandle.tune); the others are the server's and
 // `stats settings` shows them.
 
-import { MEGABYTE, type TunableSettings } from '../engine/config.ts';
+import { MEGABYTE, MEMLIMIT_MIN, type TunableSettings } from '../engine/config.ts';
 import { Status } from '../engine/status.ts';
 import { parseI32 } from '../protocol/numbers.ts';
 import { encodeAscii } from '../protocol/output.ts';
@@ -13,7 +13,7 @@ import { Command, type Request } from '../protocol/request.ts';
 import type { Context } from './context.ts';
 import { replyLine } from './process.ts';
 import type { Settings } from './settings.ts';
-import { line, u32 } from './stats-command.ts';
+import { argWords, line, u32 } from './stats-command.ts';
 
 /** The server's settings these commands change; `stats settings` reports their current values. */
 export interface TuningSettings {
@@ -34,7 +34,6 @@ const ERROR = 'ERROR';
 const OK = 'OK';
 /** The largest cache_memlimit memcached takes: a larger number is taken for bytes. */
 const MEMLIMIT_MAX_MEGABYTES = 1_000_000_000;
-const MEMLIMIT_MIN_MEGABYTES = 8;
 
 /** `lru`, `cache_memlimit` or `slabs`. */
 export function tuningCommand(ctx: Context, req: Request): void {
@@ -45,7 +44,7 @@ export function tuningCommand(ctx: Context, req: Request): void {
 
 /** `lru <words>`, at least one word (the parser answers ERROR for none). */
 function lruCommand(ctx: Context, req: Request): void {
-  const words = req.arg.split(' ');
+  const words = argWords(req.arg);
   // memcached's ntokens: the command, its words and the terminal token.
   const ntokens = words.length + 2;
   const tuning = ctx.server.tuning;
@@ -82,9 +81,9 @@ function lruCommand(ctx: Context, req: Request): void {
 
 /** `cache_memlimit <megabytes> [noreply]`. */
 function memlimitCommand(ctx: Context, req: Request): void {
-  const megabytes = u32(req.arg.split(' ')[0]!);
+  const megabytes = u32(argWords(req.arg)[0]!);
   if (megabytes < 0) return replyLine(ctx, req, ERROR);
-  if (megabytes < MEMLIMIT_MIN_MEGABYTES) return replyLine(ctx, req, 'MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m');
+  if (megabytes * MEGABYTE < MEMLIMIT_MIN) return replyLine(ctx, req, 'MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m');
   if (megabytes > MEMLIMIT_MAX_MEGABYTES) return replyLine(ctx, req, 'MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes');
   const status = ctx.engine.tune?.({ cacheSize: megabytes * MEGABYTE }) ?? Status.ENOTSUP;
   if (status !== Status.SUCCESS) return replyLine(ctx, req, 'MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust');
@@ -97,7 +96,7 @@ function memlimitCommand(ctx: Context, req: Request): void {
  * no slab mover (README). `slabs reassign` is answered ERROR, as an unknown command.
  */
 function slabsCommand(ctx: Context, req: Request): void {
-  const words = req.arg === '' ? [] : req.arg.split(' ');
+  const words = argWords(req.arg);
   const ntokens = words.length + 2;
   const [sub, value, ratioText] = words;
   if (ntokens < 4 || sub !== 'automove') return line(ctx, ERROR);

@@ -2,7 +2,7 @@
 // do_slabs_newslab, do_slabs_alloc, do_slabs_free). Chunks are counted, not laid out: item bytes
 // live in their own Uint8Arrays, but which allocations succeed is decided exactly as by the model.
 
-import type { CacheSettings } from '../../engine/config.ts';
+import { slabPages, type CacheSettings } from '../../engine/config.ts';
 import { slabClassLine } from '../../engine/stats.ts';
 
 /** sizeof(item) in memcached 1.6 on 64-bit: the header every chunk size is measured from. */
@@ -58,7 +58,7 @@ export class Slabs {
 
   /** The pages cache_size allows; a class without pages still gets one past it (do_slabs_newslab). */
   get pagesLimit(): number {
-    return Math.max(1, Math.floor(this.settings.cacheSize / this.settings.slabPageSize));
+    return slabPages(this.settings.cacheSize, this.settings.slabPageSize);
   }
 
   /** The smallest class whose chunks hold `ntotal` bytes; 0 when none does (ntotal > slab_chunk_max). */

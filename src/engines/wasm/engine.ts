@@ -3,7 +3,7 @@
 // u64s travel through scratch slots. No Node API here, so browsers and edge runtimes can use it
 // with a module they compiled themselves.
 
-import { ConfigReader, readCacheSettings, tuneSettings, type CacheSettings, type EngineConfig, type TunableSettings } from '../../engine/config.ts';
+import { ConfigReader, readCacheSettings, slabPages, tuneSettings, type CacheSettings, type EngineConfig, type TunableSettings } from '../../engine/config.ts';
 import { framedHeader, readFramedHeader } from '../../engine/memory-file.ts';
 import {
   CLASS_COUNTERS, GLOBAL_COUNTERS, reportStats, slabClassLine,
@@ -212,7 +212,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   private relayout(): number {
     const settings = this.settings;
     const classes = this.x.engineInit(
-      this.pagesFor(this.layoutCacheSize), settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
+      slabPages(this.layoutCacheSize, settings.slabPageSize), settings.slabPageSize, settings.chunkSize, settings.factor, settings.itemSizeMax,
       settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
       settings.hotLruPct, settings.warmLruPct, this.trackSizes ? 1 : 0,
     );
@@ -220,16 +220,11 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     return classes;
   }
 
-  /** Slab pages for a cache_size: at least one. */
-  private pagesFor(cacheSize: number): number {
-    return Math.max(1, Math.floor(cacheSize / this.settings.slabPageSize));
-  }
-
   /** Pushes the settings `tune` may change into the module. */
   private applyTuning(): void {
     const s = this.settings;
     this.x.lruTune(s.hotLruPct, s.warmLruPct, s.hotMaxFactor, s.warmMaxFactor, s.lruSegmented ? 1 : 0);
-    this.x.slabsTuneLimit(this.pagesFor(s.cacheSize));
+    this.x.slabsTuneLimit(slabPages(s.cacheSize, s.slabPageSize));
   }
 
   tune(change: Partial<TunableSettings>): Status {
