@@ -258,12 +258,17 @@ function fetchStats(port: number): Promise<Map<string, string>> {
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** utime + stime of the whole process (every thread), in seconds. */
-function cpuSeconds(pid: number): number {
+/** CPU time of the whole process (every thread), in seconds: in user space and in the kernel. */
+interface CpuTime {
+  user: number;
+  sys: number;
+}
+
+function cpuTime(pid: number): CpuTime {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesized command (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / CLOCK_TICKS;
+  return { user: Number(fields[14 - 3]) / CLOCK_TICKS, sys: Number(fields[15 - 3]) / CLOCK_TICKS };
 }
 
 /** VmRSS in bytes. */
@@ -335,6 +340,8 @@ interface Sample {
   p99: number;
   /** Server utime+stime over the timed run, per op, in µs. */
   cpuPerOp: number;
+  /** The utime part of cpuPerOp (user space: the server's own code and its runtime's). */
+  userPerOp: number;
   rss: number;
   hitRatio: number | undefined;
   errors: number;
@@ -348,9 +355,11 @@ async function runWorkload(kind: ServerKind, workload: Workload): Promise<Sample
     // A separate warm-up run (JIT, connections, memory filled for W4), so the CPU reading brackets only the timed ops.
     if (WARMUP > 0) await runLoadgen(server.port, workload.load, { duration: WARMUP });
     const statsBefore = await fetchStats(server.port);
-    const cpuBefore = cpuSeconds(server.pid);
+    const cpuBefore = cpuTime(server.pid);
     const report = await runLoadgen(server.port, workload.load, { duration: DURATION });
-    const cpu = cpuSeconds(server.pid) - cpuBefore;
+    const cpuAfter = cpuTime(server.pid);
+    const user = cpuAfter.user - cpuBefore.user;
+    const cpu = user + cpuAfter.sys - cpuBefore.sys;
     const rss = rssBytes(server.pid);
     const statsAfter = await fetchStats(server.port);
     const evictions = Number(statsAfter.get('evictions')) - Number(statsBefore.get('evictions'));
@@ -359,6 +368,7 @@ async function runWorkload(kind: ServerKind, workload: Workload): Promise<Sample
       p50: report.p50_us,
       p99: report.p99_us,
       cpuPerOp: (cpu / report.ops) * 1e6,
+      userPerOp: (user / report.ops) * 1e6,
       rss,
       hitRatio: report.hits + report.misses > 0 ? report.hits / (report.hits + report.misses) : undefined,
       errors: report.errors,
@@ -540,6 +550,26 @@ function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: M
       lines.push(`Over Node's floor (${TARGET} against ${FLOOR}, medians of the same runs): what wasmcached adds to Node's own I/O.`);
       lines.push(...overFloor);
     }
+    lines.push('');
+    lines.push('Where the CPU per op goes: user time (utime: the server\'s code and its runtime\'s) and kernel time (stime: the');
+    lines.push('sockets), medians in µs per op, each ×mc against memcached\'s in the same runs.');
+    lines.push('');
+    lines.push('| workload | server | user µs/op | ×mc | kernel µs/op | ×mc |');
+    lines.push('|---|---|---:|---|---:|---|');
+    for (const workload of workloads) {
+      const of = (name: string, measure: (s: Sample) => number): number => median((samples.get(key(workload, name)) ?? []).map(measure));
+      const kernel = (s: Sample): number => s.cpuPerOp - s.userPerOp;
+      const baseUser = of(BASELINE, (s) => s.userPerOp);
+      const baseKernel = of(BASELINE, kernel);
+      for (const kind of SERVERS) {
+        const user = of(kind.name, (s) => s.userPerOp);
+        if (!Number.isFinite(user)) continue;
+        const sys = of(kind.name, kernel);
+        lines.push(
+          `| ${workload.id} | ${kind.name} | ${fmt(user, 2)} | ${fmt(user / baseUser, 2)}x | ${fmt(sys, 2)} | ${fmt(sys / baseKernel, 2)}x |`,
+        );
+      }
+    }
   }
   if (memory.size > 0) {
     const base = memory.get(BASELINE) ?? [];
@@ -633,7 +663,7 @@ async function main(): Promise<number> {
         if (sample === undefined) continue;
         process.stderr.write(
           `bench:   ${fmtOps(sample.opsPerSec)} ops/s, p50 ${fmt(sample.p50)} µs, p99 ${fmt(sample.p99)} µs, ` +
-            `${fmt(sample.cpuPerOp, 2)} CPU µs/op, RSS ${fmt(sample.rss / MiB, 1)} MiB\n`,
+            `${fmt(sample.cpuPerOp, 2)} CPU µs/op (user ${fmt(sample.userPerOp, 2)}), RSS ${fmt(sample.rss / MiB, 1)} MiB\n`,
         );
         const list = samples.get(key(workload, kind.name)) ?? [];
         list.push(sample);

@@ -22,7 +22,7 @@ export const ERROR = 'ERROR';
 export function parseTextLine(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): void {
   resetRequest(req);
   e = lineContentEnd(buf, s, e);
-  if (singleGet(buf, s, e, req, tokens)) return;
+  if (singleGet(buf, s, e, req, tokens) || plainSet(buf, s, e, req, tokens)) return;
   tokens.split(buf, s, e);
   // No command is shorter than two bytes.
   if (tokens.count === 0 || tokens.length(0) < 2) return fail(req, ERROR);
@@ -66,6 +66,67 @@ export function singleGetKey(buf: Uint8Array, s: number, e: number): number {
   if (e - keyStart < 1 || e - keyStart > KEY_MAX_LENGTH || buf[s] !== G || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return -1;
   for (let i = skipTokenWords(buf, keyStart, e); i < e; i++) if (buf[i]! <= SPACE) return -1;
   return keyStart;
+}
+
+const S = 0x73;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** Digits a plain number may have: below 10^9, so it is in range for every storage field. */
+const PLAIN_DIGITS_MAX = 9;
+const NOREPLY = ' noreply';
+
+/** Where the last plainNumber ended (the index after its digits). */
+let plainEnd = 0;
+
+/**
+ * The number of one to nine decimal digits at buf[at...] followed by a space or `e` (its end in
+ * plainEnd), else -1: the form every storage field has in practice, which safe_strtoul and
+ * safe_strtol read as its plain value. Signs, white space and longer numbers are the general path's.
+ */
+function plainNumber(buf: Uint8Array, at: number, e: number): number {
+  let value = 0;
+  let i = at;
+  for (; i < e && i - at < PLAIN_DIGITS_MAX + 1; i++) {
+    const c = buf[i]!;
+    if (c < ZERO || c > NINE) break;
+    value = value * 10 + (c - ZERO);
+  }
+  if (i === at || i - at > PLAIN_DIGITS_MAX || (i < e && buf[i] !== SPACE)) return -1;
+  plainEnd = i;
+  return value;
+}
+
+/**
+ * The commonest storage line, `set <key> <flags> <exptime> <bytes>` with an optional `noreply`,
+ * read without the tokenizer when it has its plainest form: single spaces, a key of printable
+ * bytes, numbers of one to nine digits. false for anything else (the general path gives the same
+ * request for this form).
+ */
+function plainSet(buf: Uint8Array, s: number, e: number, req: Request, tokens: Tokens): boolean {
+  if (buf[s] !== S || buf[s + 1] !== E || buf[s + 2] !== T || buf[s + 3] !== SPACE) return false;
+  const keyStart = s + 4;
+  let keyEnd = skipTokenWords(buf, keyStart, e);
+  while (keyEnd < e && buf[keyEnd]! > SPACE) keyEnd++;
+  if (keyEnd === keyStart || keyEnd - keyStart > KEY_MAX_LENGTH || keyEnd === e || buf[keyEnd] !== SPACE) return false;
+  const flags = plainNumber(buf, keyEnd + 1, e);
+  if (flags < 0 || plainEnd === e) return false;
+  const exptime = plainNumber(buf, plainEnd + 1, e);
+  if (exptime < 0 || plainEnd === e) return false;
+  const nbytes = plainNumber(buf, plainEnd + 1, e);
+  if (nbytes < 0) return false;
+  let noreply = false;
+  if (plainEnd < e) {
+    if (e - plainEnd !== NOREPLY.length) return false;
+    for (let i = 1; i < NOREPLY.length; i++) if (buf[plainEnd + i] !== NOREPLY.charCodeAt(i)) return false;
+    noreply = true;
+  }
+  req.command = Command.SET;
+  req.noreply = noreply;
+  req.key = tokens.window(1, buf, keyStart, keyEnd);
+  req.flags = flags;
+  req.exptime = exptime;
+  req.nbytes = nbytes;
+  return true;
 }
 
 /** ntokens as memcached counts them: the tokens plus its terminal token. */
