@@ -141,9 +141,14 @@ export function lruPullTail(cls: u32, lru: u32, mode: u32, total: u64 = 0, maxAg
   return segBytes(cls, HOT_LRU) + segBytes(cls, WARM_LRU) + segBytes(cls, COLD_LRU);
 }
 
-/** A rel time from a double, truncated as C converts it (saturated where C's is undefined). */
+/**
+ * A rel time from a double as memcached's `hot_age = cold_age * factor` makes it on x86-64
+ * (truncated to an int64, then its low 32 bits): a NaN, an infinity or a double beyond the int64
+ * range converts to the int64 0x8000000000000000, whose low bits are 0.
+ */
 @inline function ageLimit(seconds: f64): u32 {
-  return seconds >= <f64>u32.MAX_VALUE ? u32.MAX_VALUE : <u32>seconds;
+  if (!(seconds > -9.223372036854775808e18 && seconds < 9.223372036854775808e18)) return 0;
+  return <u32><i64>seconds;
 }
 
 /**

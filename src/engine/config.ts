@@ -189,13 +189,14 @@ export function readCacheSettings(reader: ConfigReader): CacheSettings {
 
 /**
  * Writes `change` into `settings` if every value in it is within bounds (percents that sum to at
- * most 80, factors above 0, a new cache_size from 8 MB to `maxCacheSize`); false, and nothing
+ * most 80, factors not at or below 0, a new cache_size from 8 MB to `maxCacheSize`); false, and nothing
  * written, otherwise. For EngineHandle.tune.
  */
 export function tuneSettings(settings: CacheSettings, change: Partial<TunableSettings>, maxCacheSize: number): boolean {
   const next: CacheSettings = { ...settings, ...change };
   const percent = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 80;
-  const factor = (n: number): boolean => n > 0 && Number.isFinite(n);
+  // memcached refuses a factor <= 0 only: inf and nan are taken (see ageLimit in the engines).
+  const factor = (n: number): boolean => !(n <= 0);
   const ok = percent(next.hotLruPct) && percent(next.warmLruPct) && next.hotLruPct + next.warmLruPct <= 80
     && factor(next.hotMaxFactor) && factor(next.warmMaxFactor)
     && (change.cacheSize === undefined

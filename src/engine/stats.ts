@@ -233,6 +233,9 @@ export function slabClassLine(cls: number, size: number, perslab: number): strin
  * does (0.125 -> "0.12", where toFixed gives "0.13").
  */
 export function cFixed(value: number, digits: number): string {
+  // printf's spellings of what has no digits (a NaN's sign is not kept: see strtod).
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
   const rounded = value.toFixed(digits);
   const exact = value.toFixed(Math.min(100, digits + 40));
   const cut = exact.indexOf('.') + 1 + digits;

@@ -120,16 +120,39 @@ function tuned(ctx: Context, req: Request, change: Partial<TunableSettings>): vo
   replyLine(ctx, req, status === Status.SUCCESS ? OK : ERROR);
 }
 
+/** DBL_MIN: a nonzero result below it in magnitude is an underflow, ERANGE to glibc's strtod. */
+const DBL_MIN = 2.2250738585072014e-308;
+
+const STRTOD = /^([+-]?)(?:(inf(?:inity)?)|(nan(?:\([0-9a-z_]*\))?)|0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?|((?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?))$/i;
+
 /**
- * safe_strtod: the whole token as C's strtod reads it (decimal with an exponent, a hex integer,
- * inf, infinity, nan, each with a sign); undefined when it is not a number.
+ * memcached's safe_strtod: the whole token as glibc's strtod reads it (a decimal with an
+ * exponent, a hexadecimal with a fraction and a binary exponent, inf, infinity, nan, nan(...),
+ * each with a sign); undefined when it is not a number or is out of range (strtod's ERANGE: an
+ * overflow, or a nonzero number that underflows below DBL_MIN; glibc keeps an exact subnormal,
+ * which only a hexadecimal can spell, and so would this, were it not refused with the rest). A
+ * NaN keeps no sign here: memcached shows "-nan" for a `-nan`, this "nan".
  */
 export function strtod(text: string): number | undefined {
-  const sign = text.startsWith('-') ? -1 : 1;
-  const body = text.replace(/^[+-]/, '');
-  if (/^inf(inity)?$/i.test(body)) return sign * Infinity;
-  if (/^nan$/i.test(body)) return NaN;
-  if (/^0x[0-9a-f]+$/i.test(body)) return sign * Number.parseInt(body.slice(2), 16);
-  if (/^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(body)) return sign * Number(body);
-  return undefined;
+  const m = STRTOD.exec(text);
+  if (m === null) return undefined;
+  const sign = m[1] === '-' ? -1 : 1;
+  if (m[2] !== undefined) return sign * Infinity;
+  if (m[3] !== undefined) return NaN;
+  let value: number;
+  let digits: string;
+  if (m[7] !== undefined) {
+    digits = m[7].replace(/e.*$/i, '');
+    value = Number(m[7]);
+  } else {
+    const whole = m[4] ?? '';
+    const fraction = m[5] ?? '';
+    digits = whole + fraction;
+    // "0x" and "0x." are strtod's 0 followed by junk.
+    if (digits === '') return undefined;
+    value = Number.parseInt(digits, 16) * 2 ** (Number(m[6] ?? 0) - 4 * fraction.length);
+  }
+  if (!Number.isFinite(value)) return undefined;
+  if (value < DBL_MIN && /[1-9a-f]/i.test(digits)) return undefined;
+  return sign * value;
 }

@@ -2420,6 +2420,28 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       for (let i = 0; i < 12 * CLS.perslab; i++) h.set(keyN('m', i), VALUE);
       expectStats(h, 'slabs', { total_malloced: 16 * MIB }, 'pages up to the limit again');
     });
+
+    t('age factors inf and nan are taken (memcached refuses only <= 0) and make an age limit of 0, as x86-64 converts them', async () => {
+      const h = await open();
+      isStatus(tune(h, { hotMaxFactor: -Infinity }), Status.EINVAL, '-inf');
+      isStatus(tune(h, { hotLruPct: 60, warmLruPct: 20, hotMaxFactor: 1e9 }), Status.SUCCESS, 'a large finite factor');
+      for (let i = 0; i < 10; i++) h.set(keyN('k', i), VALUE);
+      settle(h);
+      const before = counts(h);
+      assert.ok(before[0]! > 0, `some stay in HOT within its 60% (${before})`);
+      h.advance(5);
+      settle(h);
+      assert.equal(counts(h), before, 'cold age times 1e9: none too old');
+      isStatus(tune(h, { hotMaxFactor: Infinity, warmMaxFactor: NaN }), Status.SUCCESS, 'inf and nan');
+      expectStats(h, 'settings', { hot_max_factor: 'inf', warm_max_factor: 'nan' }, 'printf spells them');
+      settle(h);
+      assert.equal(counts(h), [0, 0, 10], 'cold age times inf converts to 0: every HOT item is too old');
+      isStatus(tune(h, { hotMaxFactor: NaN }), Status.SUCCESS, 'nan');
+      h.set('young', VALUE);
+      h.advance(2);
+      settle(h);
+      assert.equal(counts(h), [0, 0, 11], 'so does nan');
+    });
   }
 
   return {

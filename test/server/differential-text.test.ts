@@ -913,6 +913,18 @@ session('lru, cache_memlimit and slabs automove: arguments, replies and settings
   waitFor('END\r\n'),
 ]);
 
+// safe_strtod's forms: glibc's strtod, ERANGE refused, and printf's inf and nan in the settings.
+session('lru tune and slabs automove ratio: every form strtod reads, and out of range', [
+  ...[
+    'lru tune 10 20 1e999 2', 'lru tune 10 20 1e-310 2', 'lru tune 10 20 2.2250738585072011e-308 2', 'lru tune 10 20 -inf 2',
+    'lru tune 10 20 -0 2', 'lru tune 10 20 0x1.8p1 0X1A', 'lru tune 10 20 0x 2', 'lru tune 10 20 5e 2', 'lru tune 10 20 infin 2',
+    'lru tune 10 20 .5 1.', 'lru tune 10 20 +.5e-3 2', 'lru tune 10 20 nan(x1_2) 2', 'lru tune 10 20 2 nanx',
+    'slabs automove ratio 1e999', 'slabs automove ratio 0x.8', 'lru tune 10 20 INF nan', 'slabs automove ratio infinity',
+  ].map((command) => `${command}\r\n`),
+  'stats settings\r\n',
+  waitFor('END\r\n'),
+]);
+
 session('lru mode flat: new items go to COLD and stay there when hit', [
   'lru mode flat\r\n',
   set('a', '1'),

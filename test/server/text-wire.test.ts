@@ -153,8 +153,10 @@ wire('cache_memlimit lowers the limit and raises it back to -m, not past it; lru
     [await setting('hot_lru_pct'), await setting('warm_lru_pct'), await setting('hot_max_factor'), await setting('warm_max_factor')],
     ['5', '15', '0.75', '4.00'],
   );
-  // strtod's forms that are not factors memcached could use: the engine refuses them.
-  assert.is(await c.request('lru tune 5 15 inf 4\r\n'), 'ERROR\r\n');
-  assert.is(await c.request('lru tune 5 15 nan 4\r\n'), 'ERROR\r\n');
+  // strtod's ERANGE is refused; inf and nan are not (memcached checks for <= 0 only).
+  assert.is(await c.request('lru tune 5 15 1e999 4\r\n'), 'ERROR\r\n');
+  assert.is(await c.request('lru tune 5 15 1e-310 4\r\n'), 'ERROR\r\n');
   assert.is(await setting('hot_max_factor'), '0.75');
+  assert.is(await c.request('lru tune 5 15 inf nan\r\n'), 'OK\r\n');
+  assert.equal([await setting('hot_max_factor'), await setting('warm_max_factor')], ['inf', 'nan']);
 });

@@ -546,9 +546,18 @@ export class Items {
   }
 }
 
-/** A rel_time_t from a double, truncated (C's conversion; saturated where C's is undefined). */
+/** 2^63: doubles from here on (and NaN) have no int64. */
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * A rel_time_t from a double as memcached's `hot_age = cold_age * factor` makes it on x86-64
+ * (truncated to an int64, then its low 32 bits): a NaN, an infinity or a double beyond the int64
+ * range converts to the int64 0x8000000000000000, whose low bits are 0.
+ */
 function ageLimit(seconds: number): number {
-  return seconds >= 0xffffffff ? 0xffffffff : Math.floor(seconds);
+  if (!(seconds > -INT64_LIMIT && seconds < INT64_LIMIT)) return 0;
+  const wrapped = Math.trunc(seconds) % 0x100000000;
+  return wrapped < 0 ? wrapped + 0x100000000 : wrapped;
 }
 
 function isExpired(item: Item, now: number): boolean {
