@@ -477,6 +477,9 @@ function machine(): string[] {
 function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: Map<string, MemorySample[]>, failures: string[]): string {
   const lines: string[] = ['# Server benchmark (memcached vs wasmcached over loopback)', '', ...machine(), ''];
   const verdicts: string[] = [];
+  /** The median of one measure over a server's runs of a workload (NaN when it has none). */
+  const medianOf = (workload: Workload, server: string, measure: (s: Sample) => number): number =>
+    median((samples.get(key(workload, server)) ?? []).map(measure));
   if (workloads.length > 0) {
     lines.push('Medians over the runs, (min–max) beside them; ×mc is the ratio of medians to memcached from the same runs,');
     lines.push('✓/✗ the issue\'s target for wasmcached -E wasm (-E ts is a reference point, without targets).');
@@ -526,16 +529,16 @@ function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: M
     lines.push('Pipelining gain (W3a ops/s, and W3b keys/s, over the same server\'s W1 ops/s):');
     const w1 = WORKLOADS[0]!;
     for (const kind of SERVERS) {
-      const one = median((samples.get(key(w1, kind.name)) ?? []).map((s) => s.opsPerSec));
+      const one = medianOf(w1, kind.name, (s) => s.opsPerSec);
       const gains: string[] = [];
       for (const w of workloads.filter((x) => x.id.startsWith('W3'))) {
-        const ops = median((samples.get(key(w, kind.name)) ?? []).map((s) => s.opsPerSec)) * w.load.multiget;
+        const ops = medianOf(w, kind.name, (s) => s.opsPerSec) * w.load.multiget;
         gains.push(`${w.id} ${fmt(ops / one, 2)}x`);
       }
       if (gains.length > 0 && Number.isFinite(one)) lines.push(`- ${kind.name}: ${gains.join(', ')}`);
     }
     const overFloor = workloads.flatMap((w) => {
-      const of = (name: string, measure: (s: Sample) => number): number => median((samples.get(key(w, name)) ?? []).map(measure));
+      const of = (name: string, measure: (s: Sample) => number): number => medianOf(w, name, measure);
       const floorCpu = of(FLOOR, (s) => s.cpuPerOp);
       const cpu = of(TARGET, (s) => s.cpuPerOp);
       if (!Number.isFinite(floorCpu) || !Number.isFinite(cpu)) return [];
@@ -557,7 +560,7 @@ function report(workloads: Workload[], samples: Map<string, Sample[]>, memory: M
     lines.push('| workload | server | user µs/op | ×mc | kernel µs/op | ×mc |');
     lines.push('|---|---|---:|---|---:|---|');
     for (const workload of workloads) {
-      const of = (name: string, measure: (s: Sample) => number): number => median((samples.get(key(workload, name)) ?? []).map(measure));
+      const of = (name: string, measure: (s: Sample) => number): number => medianOf(workload, name, measure);
       const kernel = (s: Sample): number => s.cpuPerOp - s.userPerOp;
       const baseUser = of(BASELINE, (s) => s.userPerOp);
       const baseKernel = of(BASELINE, kernel);

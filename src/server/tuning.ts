@@ -85,8 +85,7 @@ function memlimitCommand(ctx: Context, req: Request): void {
   if (megabytes < 0) return replyLine(ctx, req, ERROR);
   if (megabytes * MEGABYTE < MEMLIMIT_MIN) return replyLine(ctx, req, 'MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m');
   if (megabytes > MEMLIMIT_MAX_MEGABYTES) return replyLine(ctx, req, 'MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes');
-  const status = ctx.engine.tune?.({ cacheSize: megabytes * MEGABYTE }) ?? Status.ENOTSUP;
-  if (status !== Status.SUCCESS) return replyLine(ctx, req, 'MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust');
+  if (engineTune(ctx, { cacheSize: megabytes * MEGABYTE }) !== Status.SUCCESS) return replyLine(ctx, req, 'MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust');
   if (ctx.server.verbosity > 0) ctx.server.trace(`maxbytes adjusted to ${megabytes}m`);
   replyLine(ctx, req, OK);
 }
@@ -116,8 +115,12 @@ function slabsCommand(ctx: Context, req: Request): void {
 
 /** Hands an LRU change to the engine: OK, or ERROR when it has no such setting or refuses it. */
 function tuned(ctx: Context, req: Request, change: Partial<TunableSettings>): void {
-  const status = ctx.engine.tune?.(change) ?? Status.ENOTSUP;
-  replyLine(ctx, req, status === Status.SUCCESS ? OK : ERROR);
+  replyLine(ctx, req, engineTune(ctx, change) === Status.SUCCESS ? OK : ERROR);
+}
+
+/** EngineHandle.tune, or ENOTSUP from an engine without it. */
+function engineTune(ctx: Context, change: Partial<TunableSettings>): Status {
+  return ctx.engine.tune?.(change) ?? Status.ENOTSUP;
 }
 
 /** DBL_MIN: a nonzero result below it in magnitude is an underflow, ERANGE to glibc's strtod. */
