@@ -346,7 +346,11 @@ export interface EngineHandle {
     exptime: number,
     operation: StoreOperation,
   ): MaybePromise<ItemHandle>;
-  /** The writable value bytes of an item from `allocate` (valid until store or release). */
+  /**
+   * The writable value bytes of an item from `allocate` (valid until store or release).
+   * getItemInfo on such an item gives the same bytes as a range (valueBytes, valueOffset, nvalue),
+   * which a caller may fill instead, with no view made.
+   */
   itemValue(item: ItemHandle): Uint8Array;
   /**
    * Links an allocated item. SUCCESS, NOT_STORED (add on a live key; replace, append, prepend

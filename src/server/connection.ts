@@ -136,10 +136,16 @@ export class Connection {
   private pendingBytes = 0;
   /** Binary: the bytes the pending command needs before it can be parsed. */
   private need = HEADER_BYTES;
-  /** The value being read: where it goes, its item, its bytes, how many are in, CRLF progress. */
+  /**
+   * The value being read: where it goes, its item, its bytes (valueBytes[valueAt, valueAt +
+   * valueLength): an item's are a range of the engine's memory, with no view made per store), how
+   * many are in, CRLF progress.
+   */
   private sink: Sink = Sink.TEXT_ITEM;
   private item: ItemHandle = 0;
-  private value: Uint8Array = new Uint8Array(0);
+  private valueBytes: Uint8Array = new Uint8Array(0);
+  private valueAt = 0;
+  private valueLength = 0;
   private filled = 0;
   private tail = 0;
   private tailOk = true;
@@ -455,13 +461,13 @@ export class Connection {
         return end;
       case BinaryNext.STORE: {
         const item = binaryStoreBegin(ctx, req);
-        if (item > 0) this.startValue(Sink.BINARY_ITEM, ctx.engine.itemValue(item), item);
+        if (item > 0) this.startItemValue(Sink.BINARY_ITEM, item);
         break;
       }
       case BinaryNext.READ_SASL:
         // The mechanism (the key) is checked once the data is in: keep it past this read.
         req.key = req.key.slice();
-        this.startValue(Sink.SASL, new Uint8Array(req.nbytes), 0);
+        this.startValue(Sink.SASL, new Uint8Array(req.nbytes), 0, req.nbytes, 0);
         break;
       case BinaryNext.FLUSH:
         // NOOP forces a write of what is pending (conn_mwrite), so a later bad magic loses less.
@@ -480,15 +486,24 @@ export class Connection {
    * The request's views of the input are stale by the time the value is in (the read buffer is
    * reused): what completes it must not need them (stores reply from the item).
    */
-  private startValue(sink: Sink, value: Uint8Array, item: ItemHandle): void {
+  private startValue(sink: Sink, bytes: Uint8Array, at: number, length: number, item: ItemHandle): void {
     this.sink = sink;
     this.item = item;
-    this.value = value;
+    this.valueBytes = bytes;
+    this.valueAt = at;
+    this.valueLength = length;
     this.filled = 0;
     this.tail = 0;
     this.tailOk = true;
     this.state = State.VALUE;
-    if (value.length === 0 && sink !== Sink.TEXT_ITEM) this.valueRead();
+    if (length === 0 && sink !== Sink.TEXT_ITEM) this.valueRead();
+  }
+
+  /** startValue into an allocated item: its value's range, as getItemInfo gives it (no view made). */
+  private startItemValue(sink: Sink, item: ItemHandle): void {
+    const info = this.ctx.info;
+    this.ctx.engine.getItemInfo(item, info, false);
+    this.startValue(sink, info.valueBytes, info.valueOffset, info.nvalue, item);
   }
 
   /** A value that has no CRLF after it is in. */
@@ -501,9 +516,9 @@ export class Connection {
       case Sink.BINARY_ITEM:
         return binaryStoreComplete(ctx, this.req, item);
       case Sink.SASL:
-        return saslComplete(ctx, this.req, this.value);
+        return saslComplete(ctx, this.req, this.valueBytes);
       case Sink.ASCII_AUTH:
-        return asciiAuthData(ctx, this.value, this.tokens, ctx.server.asciiAuth ?? []);
+        return asciiAuthData(ctx, this.valueBytes, this.tokens, ctx.server.asciiAuth ?? []);
     }
   }
 
@@ -515,7 +530,7 @@ export class Connection {
       if (ctx.server.verbosity > 1) this.traceCommand(buf, start, lf);
       const bytes = asciiAuthLine(ctx, buf, start, lf, this.tokens);
       if (bytes === AUTH_CLOSE) this.close();
-      else if (bytes !== AUTH_ANSWERED) this.startValue(Sink.ASCII_AUTH, new Uint8Array(bytes), 0);
+      else if (bytes !== AUTH_ANSWERED) this.startValue(Sink.ASCII_AUTH, new Uint8Array(bytes), 0, bytes, 0);
       return true;
     }
     parseTextLine(buf, start, lf, req, this.tokens);
@@ -524,7 +539,7 @@ export class Connection {
     if (isStorage(req.command)) {
       const item = storeBegin(ctx, req);
       if (item > 0) {
-        this.startValue(Sink.TEXT_ITEM, ctx.engine.itemValue(item), item);
+        this.startItemValue(Sink.TEXT_ITEM, item);
       } else if (req.swallow > 0) {
         this.swallowLeft = req.swallow;
         this.state = State.SWALLOW;
@@ -589,23 +604,24 @@ export class Connection {
 
   /** Copies value bytes into the item (or buffer), then checks a text value's CRLF. */
   private readValue(buf: Uint8Array, pos: number, end: number): number {
-    const value = this.value;
-    const want = value.length - this.filled;
+    const value = this.valueBytes;
+    const want = this.valueLength - this.filled;
     if (want > 0) {
       const n = Math.min(want, end - pos);
-      if (pos === 0 && buf.buffer === value.buffer && buf.byteOffset === value.byteOffset + this.filled) {
+      const at = this.valueAt + this.filled;
+      if (pos === 0 && buf.buffer === value.buffer && buf.byteOffset === value.byteOffset + at) {
         // Read in place (readInto): already where it belongs.
       } else if (n === buf.length && pos === 0) {
-        value.set(buf, this.filled);
+        value.set(buf, at);
       } else {
-        value.set(this.valueInput.of(buf, pos, pos + n), this.filled);
+        value.set(this.valueInput.of(buf, pos, pos + n), at);
       }
       this.filled += n;
-      const left = value.length - this.filled;
+      const left = this.valueLength - this.filled;
       if (left === 0) {
         if (this.sink !== Sink.TEXT_ITEM) this.valueRead();
       } else if (left >= READ_INTO_MIN && this.transport.readInto !== undefined && pos + n === end) {
-        this.transport.readInto(value.subarray(this.filled));
+        this.transport.readInto(value.subarray(at + n, at + n + left));
       }
       return pos + n;
     }

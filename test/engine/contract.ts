@@ -608,6 +608,22 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       expectStats(h, '', { curr_items: 0, bytes: 0, total_items: 0 }, 'stats');
       expectStats(h, 'slabs', { '1:total_pages': 1, '1:used_chunks': 0 }, 'stats slabs');
     });
+
+    t('an allocated item is filled through the range getItemInfo gives, a chained one too', async () => {
+      const h = await open();
+      const info = createItemInfo();
+      for (const [key, n] of [['small', 3], ['chained', 700_000]] as const) {
+        const value = pattern(n, 3);
+        const item = h.allocate(key, n);
+        h.engine.getItemInfo(item, info, false);
+        assert.is(info.nvalue, n, `${key}: nvalue`);
+        info.valueBytes.set(value, info.valueOffset);
+        isStatus(h.sync(h.engine.store(item, SET, 0n), 'store'), Status.SUCCESS, `${key}: store`);
+        h.release(item);
+        sameBytes(h.get(key)?.bytes ?? new Uint8Array(0), value, `${key}: stored value`);
+      }
+      assert.is(h.get('chained')?.clsid, LARGEST.id, 'the long value is chained');
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
