@@ -17,7 +17,7 @@ import { Window } from '../protocol/window.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
 import { BinaryNext, binaryStoreBegin, binaryStoreComplete, processBinary, saslComplete } from './binary.ts';
-import { latin1 } from './context.ts';
+import { latin1, releaseKept } from './context.ts';
 import type { Context, ServerState } from './context.ts';
 import { After, processRequest, retrieveEach, storeBegin, storeComplete } from './process.ts';
 
@@ -117,6 +117,18 @@ const PAUSED_ENGINE = 4;
 /** binaryCommand's answer when the engine must be waited for before the command runs. */
 const WAIT = -2;
 
+/**
+ * The commands after which memcached transmits the responses queued so far (conn_mwrite): the
+ * get family and mn. Items the responses kept (keepItem) are given up there.
+ */
+const TRANSMITS: Readonly<Partial<Record<number, true>>> = {
+  [Command.GET]: true,
+  [Command.GETS]: true,
+  [Command.GAT]: true,
+  [Command.GATS]: true,
+  [Command.META_NOOP]: true,
+};
+
 export class Connection {
   readonly ctx: Context;
   /** `stats conns`: the server clock's current_time at the last read. */
@@ -175,7 +187,7 @@ export class Connection {
     id = 0,
   ) {
     const held = transport.afterWrite === undefined ? undefined : [];
-    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
+    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, kept: [], id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
     this.canWait = transport.waits !== false;
   }
@@ -227,6 +239,7 @@ export class Connection {
     this.dropItem();
     this.ctx.out.clear();
     this.releaseHeld();
+    releaseKept(this.ctx);
   }
 
   /** Gives back the items the replies taken so far held. */
@@ -246,6 +259,7 @@ export class Connection {
 
   /** Hands the replies written so far to the transport; pauses reading when it is full. */
   private flush(): void {
+    releaseKept(this.ctx);
     const out = this.ctx.out;
     if (out.length === 0) return;
     const engine = this.ctx.engine;
@@ -412,6 +426,7 @@ export class Connection {
     }
     if (keys.length < 2) return -1;
     retrieveEach(this.ctx, keys, keys.length);
+    this.transmitted();
     return at;
   }
 
@@ -547,7 +562,20 @@ export class Connection {
       return true;
     }
     if (processRequest(ctx, req) === After.CLOSE) this.close();
+    if (TRANSMITS[req.command] === true) this.transmitted();
     return true;
+  }
+
+  /**
+   * Where memcached transmits its queued responses (TRANSMITS): the items they kept are given up,
+   * and values sent by reference are written now, so that their items are no longer held by the
+   * commands after (an incr or decr finds them free, the LRU tail does not skip them) as in
+   * memcached. Short values are copied, so pipelined gets of them still leave in one write.
+   */
+  private transmitted(): void {
+    releaseKept(this.ctx);
+    const held = this.ctx.held;
+    if (held !== undefined && held.length > 0) this.flush();
   }
 
   /**

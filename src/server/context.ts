@@ -75,6 +75,8 @@ export interface Context {
    * copied).
    */
   readonly held: ItemHandle[] | undefined;
+  /** Items a meta get keeps until the next get, mn or the end of the read (see keepItem). */
+  readonly kept: ItemHandle[];
   /** Whether the connection has authenticated (SASL or an ASCII auth token). */
   authenticated: boolean;
   readonly sasl: SaslState;
@@ -132,17 +134,37 @@ export function referenceMin(ctx: Context): number {
  * Appends a held item's value to the reply and gives up the caller's reference to it: a long
  * value (or any, once the reply is long: referenceMin) by reference, the item then held until
  * the write is done (memcached sends values from the item the same way), anything else copied
- * and the item released at once.
+ * and the item released at once, or kept if `keep` (see keepItem).
  */
-export function appendValue(ctx: Context, item: ItemHandle, info: ItemInfo): void {
+export function appendValue(ctx: Context, item: ItemHandle, info: ItemInfo, keep = false): void {
   const held = ctx.held;
   if (held !== undefined && info.nvalue >= referenceMin(ctx)) {
     ctx.out.reference(info.valueBytes, info.valueOffset, info.nvalue);
     held.push(item);
   } else {
     ctx.out.bytes(info.valueBytes, info.valueOffset, info.nvalue);
-    ctx.engine.release(item);
+    if (keep) keepItem(ctx, item);
+    else ctx.engine.release(item);
   }
+}
+
+/**
+ * Keeps the caller's reference to an item until releaseKept: memcached's meta get leaves its
+ * item in its response, with or without the value, until the responses are transmitted, which
+ * it does at the end of a read and after every get, gets, gat, gats and mn. An incr or decr of
+ * the item meanwhile finds it held, so makes a new item instead of changing the value in place
+ * (do_add_delta).
+ */
+export function keepItem(ctx: Context, item: ItemHandle): void {
+  ctx.kept.push(item);
+}
+
+/** Gives up the items keepItem kept: where memcached would have transmitted its responses. */
+export function releaseKept(ctx: Context): void {
+  const kept = ctx.kept;
+  if (kept.length === 0) return;
+  for (const item of kept) ctx.engine.release(item);
+  kept.length = 0;
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Output } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
-import { appendValue, storeFailure, sync } from './context.ts';
+import { appendValue, keepItem, storeFailure, sync } from './context.ts';
 import type { Context } from './context.ts';
 
 const HD = encodeAscii('HD');
@@ -248,10 +248,10 @@ function metaGet(ctx: Context, req: Request): void {
   if (touching) stats.cmdTouch++;
   else stats.cmdGet++;
   if (value) {
-    appendValue(ctx, item, info);
+    appendValue(ctx, item, info, true);
     out.crlf();
   } else {
-    engine.release(item);
+    keepItem(ctx, item);
   }
 }
 

@@ -328,6 +328,27 @@ session('ma: wrap at 2^64, stop at 0, length changes', [
   'mg w v s\r\n',
 ]);
 
+// memcached's mg keeps its item in its response, with or without v, until the responses are
+// transmitted: at the end of the read, and after any get, gets, gat, gats or mn. A decr
+// meanwhile finds the item held and makes a new item of the exact length, where otherwise it
+// shortens the value in place, padded with spaces. get, me and the other commands keep nothing.
+// (Each item is hit once: a second hit on an item in COLD also holds it, in memcached's bump
+// queue, until its LRU maintainer thread gets to it, which is a race.)
+session('mg holds its item until the responses go out: a decr before that makes a new item', [
+  ms('a', '1000'),
+  'mg a v\r\ndecr a 2\r\nmn\r\n',
+  'get a\r\n',
+  ms('b', '1000'),
+  'mg b s q\r\nversion\r\nmg nope\r\nstats detail dump\r\nma b MD D2\r\nmn\r\n',
+  'get b\r\n',
+  ms('c', '1000'),
+  'get c\r\ndecr c 2\r\nme c\r\ndecr c 2\r\nmn\r\n',
+  'get c\r\n',
+  ms('d', '1000'),
+  'mg d\r\ngat 0 nope\r\ndecr d 2\r\nmg d k\r\nmn\r\ndecr d 2\r\nmn\r\n',
+  'get d\r\n',
+]);
+
 session('ma: c, t, T, k and O flags; C compares the CAS', [
   ms('n', '1', 'c T100'),
   'ma n c v\r\n',
