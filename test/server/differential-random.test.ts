@@ -1,0 +1,39 @@
+// Random sessions against the real memcached: seeded mixes of the text and meta commands over a
+// few keys (so that hits, misses, CAS matches, numeric values and noreply all meet), sent in
+// pipelined batches, and the replies must be byte-for-byte equal (oracle.ts). Each batch ends
+// with `mn`, whose MN marks where its replies end; the session ends with what every key holds.
+// Nothing in them depends on the clock: items never expire within a session (exptime 0, 1000 or
+// already past), and no flag reports a time. `stats items` is left out: memcached's counts of
+// reclaimed and lrutail_reflocked items also follow its item locks (a tail item whose hash lock
+// the storing command holds is passed over uncounted), which the engines do not model.
+import { test } from 'uvu';
+import { sessionTest, waitFor, type Step } from './oracle.ts';
+import { Commands, KEYS } from './random-commands.ts';
+
+const session = sessionTest(test);
+
+const SESSIONS = 40;
+const BATCHES = 12;
+const COMMANDS = 30;
+/**
+ * memcached's LRU maintainer thread works on its own clock: it reclaims expired items at the LRU
+ * tails (which `stats items` counts) and takes the bumps of items hit twice in COLD, holding
+ * each item until then (an incr of it meanwhile makes a new item). Without it both servers do
+ * all of that inline, the same way every time (the flat LRU).
+ */
+const FLAGS = ['-o', 'no_lru_maintainer'];
+
+for (let s = 1; s <= SESSIONS; s++) {
+  const commands = new Commands(0x5eed + s * 7919);
+  const steps: Step[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    let batch = '';
+    for (let c = 0; c < COMMANDS; c++) batch += commands.next();
+    steps.push(`${batch}mn\r\n`, waitFor('MN\r\n'));
+  }
+  // What each key holds at the end: value, flags, CAS and size.
+  steps.push(`${KEYS.map((key) => `mg ${key} v f c s k\r\n`).join('')}mn\r\n`, waitFor('MN\r\n'));
+  session(`random session ${s}: ${BATCHES} batches of ${COMMANDS} text and meta commands over a few keys`, steps, FLAGS);
+}
+
+test.run();
