@@ -571,11 +571,12 @@ export class Connection {
    * and values sent by reference are written now, so that their items are no longer held by the
    * commands after (an incr or decr finds them free, the LRU tail does not skip them) as in
    * memcached. Short values are copied, so pipelined gets of them still leave in one write.
+   * Not over an engine whose replies may wait for it (settled): those go at the end of the read.
    */
   private transmitted(): void {
+    const { held, engine } = this.ctx;
     releaseKept(this.ctx);
-    const held = this.ctx.held;
-    if (held !== undefined && held.length > 0) this.flush();
+    if (held !== undefined && held.length > 0 && engine.settled === undefined) this.flush();
   }
 
   /**
