@@ -14,7 +14,7 @@ import { encodeAscii } from '../protocol/output.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
 import { checkPlain } from './auth.ts';
-import { appendValue, latin1, sync } from './context.ts';
+import { appendValue, keepItem, latin1, sync } from './context.ts';
 import type { Context } from './context.ts';
 import { After, STORE_OPERATION } from './process.ts';
 import { engineGroup, generalStats, resetStats, settingsStats } from './stats-command.ts';
@@ -60,6 +60,7 @@ export function respondError(ctx: Context, req: Request, status: BinaryStatus, t
   if (ctx.server.verbosity > 1) ctx.server.trace(`>${ctx.id} Writing an error: ${text}`);
   header(ctx, req, status, 0, 0, text.length, 0n);
   ctx.out.ascii(text);
+  ctx.transmit = true;
 }
 
 /** out_of_memory() for a binary connection: ENOMEM with the ASCII error less "SERVER_ERROR ". */
@@ -176,8 +177,8 @@ function getOrTouch(ctx: Context, req: Request): void {
   header(ctx, req, BinaryStatus.SUCCESS, 4, keylen, 4 + keylen + (withValue ? info.nvalue : 0), info.cas);
   appendU32(out, info.flags);
   if (returnKey) out.bytes(info.keyBytes, info.keyOffset, info.nkey);
-  if (withValue) appendValue(ctx, item, info);
-  else engine.release(item);
+  if (withValue) appendValue(ctx, item, info, true);
+  else keepItem(ctx, item);
 }
 
 // ---- storage ----

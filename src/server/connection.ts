@@ -187,7 +187,7 @@ export class Connection {
     id = 0,
   ) {
     const held = transport.afterWrite === undefined ? undefined : [];
-    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, kept: [], id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
+    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, kept: [], transmit: false, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
     this.canWait = transport.waits !== false;
   }
@@ -259,6 +259,7 @@ export class Connection {
 
   /** Hands the replies written so far to the transport; pauses reading when it is full. */
   private flush(): void {
+    this.ctx.transmit = false;
     releaseKept(this.ctx);
     const out = this.ctx.out;
     if (out.length === 0) return;
@@ -323,6 +324,11 @@ export class Connection {
     let pos = 0;
     let commands = 0;
     while (pos < end && !this.closed) {
+      // A binary error response went out: what memcached queued before it is transmitted.
+      if (this.ctx.transmit) {
+        this.ctx.transmit = false;
+        this.transmitted();
+      }
       if (this.state === State.VALUE) {
         pos = this.readValue(buf, pos, end);
         continue;

@@ -77,6 +77,11 @@ export interface Context {
   readonly held: ItemHandle[] | undefined;
   /** Items a meta get keeps until the next get, mn or the end of the read (see keepItem). */
   readonly kept: ItemHandle[];
+  /**
+   * Set by a binary error response: memcached transmits what is queued after it, as after a
+   * text get or mn (see releaseKept); the connection clears it.
+   */
+  transmit: boolean;
   /** Whether the connection has authenticated (SASL or an ASCII auth token). */
   authenticated: boolean;
   readonly sasl: SaslState;
@@ -149,11 +154,11 @@ export function appendValue(ctx: Context, item: ItemHandle, info: ItemInfo, keep
 }
 
 /**
- * Keeps the caller's reference to an item until releaseKept: memcached's meta get leaves its
- * item in its response, with or without the value, until the responses are transmitted, which
- * it does at the end of a read and after every get, gets, gat, gats and mn. An incr or decr of
- * the item meanwhile finds it held, so makes a new item instead of changing the value in place
- * (do_add_delta).
+ * Keeps the caller's reference to an item until releaseKept: memcached's meta get and binary
+ * get, gat and touch leave their item in the response, with or without the value, until the
+ * responses are transmitted, which it does at the end of a read, after every text get, gets, gat,
+ * gats and mn, and after a binary error response or noop. An incr or decr of the item meanwhile
+ * finds it held, so makes a new item instead of changing the value in place (do_add_delta).
  */
 export function keepItem(ctx: Context, item: ItemHandle): void {
   ctx.kept.push(item);

@@ -362,6 +362,25 @@ binary('incr and decr on a stored number; decr floors at 0; incr wraps at 2^64',
   get('99', 'GETK'),
 ]);
 
+
+// memcached's binary get, gat and touch keep their item in the response until the responses go
+// out: at the end of the read, after an error response or a noop. A decr meanwhile finds the item
+// held and makes a new item of the exact length; otherwise it shortens the value in place,
+// padded with spaces. A quiet miss sends nothing, so keeps the hold; a hit of another key too.
+binary('decr after a get of the same key in one read: a new item while the get holds it', [
+  set('a', '1000'),
+  concat(get('a'), delta('DECREMENT', 'a', 2n, 0n, NO_CREATE), noop()),
+  get('a'),
+  set('b', '1000'),
+  concat(get('b', 'GETQ'), get('nope'), delta('DECREMENT', 'b', 2n, 0n, NO_CREATE), noop()),
+  get('b'),
+  set('c', '1000'),
+  concat(touch('TOUCH', 'c', 0), get('nope', 'GETQ'), get('b'), delta('DECREMENT', 'c', 2n, 0n, NO_CREATE), noop()),
+  get('c'),
+  set('d', '1000'),
+  concat(touch('GATKQ', 'd', 0), noop(), delta('DECREMENT', 'd', 2n, 0n, NO_CREATE), noop()),
+  get('d'),
+]);
 binary('incr and decr on a miss: created with the initial value and exptime, or not found with 0xffffffff', [
   delta('INCREMENT', 'i', 1n, 42n, 0),
   delta('INCREMENT', 'i', 1n, 42n, 0),

@@ -1,5 +1,6 @@
-// Random text and meta commands for the differential-random suite (and for replaying one of its
-// sessions by hand): seeded, over a few keys, never depending on the clock.
+// Random text, meta and binary commands for the differential-random suite (and for replaying one
+// of its sessions by hand): seeded, over a few keys, never depending on the clock.
+import { OPCODE, deltaExtras, exptimeExtras, request, storeExtras, type OpcodeName, type RequestFields } from './binary-packets.ts';
 import { rng } from './random.ts';
 
 /** The keys most commands use. */
@@ -96,5 +97,85 @@ export class Commands {
       [chosen[i], chosen[j]] = [chosen[j]!, chosen[i]!];
     }
     return chosen.map((flag) => ` ${flag}`).join('');
+  }
+}
+
+const NO_CREATE = 0xffffffff;
+
+/** A session's binary requests, as `Commands` gives text ones: `next()` is one packet. */
+export class BinaryCommands {
+  private readonly random: () => number;
+  private opaque = 1;
+
+  constructor(seed: number) {
+    this.random = rng(seed);
+  }
+
+  private int(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+
+  private key(): string {
+    return this.random() < 0.9 ? this.pick(KEYS) : `miss${this.int(100)}`;
+  }
+
+  private value(): string {
+    const roll = this.random();
+    if (roll < 0.3) return String(this.pick([0, 1, 9, 10, 99, 4294967295, 18446744073709551615n]));
+    if (roll < 0.35) return 'x'.repeat(4000 + this.int(3000));
+    return Array.from({ length: this.int(24) }, () => this.pick([...'abcdefghijklmnopqrstuvwxyz '])).join('');
+  }
+
+  /** 0 (no CAS check) mostly, else a CAS unique that sometimes matches. */
+  private cas(): bigint {
+    return this.random() < 0.7 ? 0n : BigInt(1 + this.int(60));
+  }
+
+  /** Never, in 1000 s, or at unix time 1 (long past: expired at once). */
+  private exptime(): number {
+    return this.pick([0, 0, 1000, 1]);
+  }
+
+  private packet(opcode: OpcodeName, fields: Omit<RequestFields, 'opcode' | 'opaque'> = {}): Uint8Array {
+    return request({ opcode, opaque: this.opaque++, ...fields });
+  }
+
+  /** The NOOP that ends a batch, and the bytes of its reply (what a session waits for). */
+  noop(): { packet: Uint8Array; reply: string } {
+    const opaque = this.opaque++;
+    const reply = Buffer.alloc(24);
+    reply.writeUInt8(0x81, 0);
+    reply.writeUInt8(OPCODE.NOOP, 1);
+    reply.writeUInt32BE(opaque, 12);
+    return { packet: request({ opcode: 'NOOP', opaque }), reply: reply.toString('latin1') };
+  }
+
+  next(): Uint8Array {
+    const roll = this.random();
+    const quiet = this.random() < 0.3;
+    if (roll < 0.25) {
+      const op = this.pick(['SET', 'SET', 'ADD', 'REPLACE'] as const);
+      const flags = this.pick([0, 1, 65535, 4294967295]);
+      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.value(), extras: storeExtras(flags, this.exptime()), cas: this.cas() });
+    }
+    if (roll < 0.35) {
+      const op = this.pick(['APPEND', 'PREPEND'] as const);
+      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.value(), cas: this.cas() });
+    }
+    if (roll < 0.55) return this.packet(this.pick(['GET', 'GETQ', 'GETK', 'GETKQ'] as const), { key: this.key() });
+    if (roll < 0.62) return this.packet(quiet ? 'DELETEQ' : 'DELETE', { key: this.key(), cas: this.cas() });
+    if (roll < 0.78) {
+      const op = this.pick(['INCREMENT', 'DECREMENT'] as const);
+      const by = this.pick([0n, 1n, 5n, 18446744073709551615n]);
+      const extras = deltaExtras(by, this.pick([0n, 7n, 18446744073709551615n]), this.pick([0, 1000, NO_CREATE]));
+      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), extras, cas: this.cas() });
+    }
+    if (roll < 0.9) return this.packet(this.pick(['TOUCH', 'GAT', 'GATQ', 'GATK', 'GATKQ'] as const), { key: this.key(), extras: exptimeExtras(this.pick([0, 1000])) });
+    if (roll < 0.97) return this.packet('VERSION');
+    return this.packet(quiet ? 'FLUSHQ' : 'FLUSH');
   }
 }
