@@ -174,6 +174,10 @@ export class Connection {
   private paused = 0;
   /** Input left when -R made this connection yield. */
   private rest: Uint8Array | undefined;
+  /** The next run resumes a yield (see run). */
+  private resumed = false;
+  /** Counts the points where responses were transmitted (flush, transmitted): see run's unsent. */
+  private transmits = 0;
   /** Pipelined single-key gets gathered for one engine call: their keys, each slot's view kept. */
   private readonly getKeys: Uint8Array[] = [];
   private readonly getWindows: Window[] = [];
@@ -259,6 +263,7 @@ export class Connection {
 
   /** Hands the replies written so far to the transport; pauses reading when it is full. */
   private flush(): void {
+    this.transmits++;
     this.ctx.transmit = false;
     releaseKept(this.ctx);
     const out = this.ctx.out;
@@ -319,10 +324,18 @@ export class Connection {
     this.rest = undefined;
   }
 
-  /** Runs the commands in buf[0, end) (buf may go on beyond `end`: a shared read buffer). */
+  /**
+   * Runs the commands in buf[0, end) (buf may go on beyond `end`: a shared read buffer), as many
+   * as memcached's drive_machine runs in one event: its nreqs starts at -R, one is spent after
+   * each command, and below 0 (after R + 1 commands) it transmits what is queued and yields. An
+   * event that resumes a yield spends one before its first command.
+   */
   private run(buf: Uint8Array, end: number): void {
     let pos = 0;
-    let commands = 0;
+    let budget = this.resumed ? this.reqsPerEvent - 1 : this.reqsPerEvent;
+    this.resumed = false;
+    // Whether the last command's responses are still queued (see endOfInput).
+    let unsent = false;
     while (pos < end && !this.closed) {
       // A binary error response went out: what memcached queued before it is transmitted.
       if (this.ctx.transmit) {
@@ -345,10 +358,11 @@ export class Connection {
         this.rest = buf.slice(pos, end);
         return;
       }
-      if (commands === this.reqsPerEvent) {
+      if (budget < 0) {
         this.yieldRest(buf.slice(pos, end));
         return;
       }
+      const transmits = this.transmits;
       // What came before was a response of its own (recorded for UDP's framing).
       this.ctx.out.endResponse(false);
       if (this.protocol === Protocol.NEGOTIATE) this.negotiate(buf[pos]!);
@@ -360,22 +374,24 @@ export class Connection {
         }
         if (next < 0) {
           this.keepPartial(buf.subarray(pos, end));
-          return;
+          return this.endOfInput(budget, unsent);
         }
-        commands++;
+        budget--;
+        unsent = this.transmits === transmits && !this.ctx.transmit;
         pos = next;
         continue;
       }
       const lf = lineEnd(buf, pos, end);
       if (lf < 0) {
         this.keepPartial(buf.subarray(pos, end));
-        return;
+        return this.endOfInput(budget, unsent);
       }
       // Another line that may be a get follows this one: pipelined gets, perhaps.
       if (buf[lf + 1] === G && buf[pos] === G && lf + 1 < end && this.gathersGets()) {
-        const next = this.pipelinedGets(buf, pos, lf, end, this.reqsPerEvent - commands);
+        const next = this.pipelinedGets(buf, pos, lf, end, budget + 1);
         if (next > 0) {
-          commands += this.getKeys.length;
+          budget -= this.getKeys.length;
+          unsent = false;
           pos = next;
           continue;
         }
@@ -385,9 +401,19 @@ export class Connection {
         this.rest = buf.slice(pos, end);
         return;
       }
-      commands++;
+      budget--;
+      unsent = this.transmits === transmits;
       pos = lf + 1;
     }
+    this.endOfInput(budget, unsent);
+  }
+
+  /**
+   * The input of an event is used up (or ends in a partial command) with `budget` left: memcached
+   * transmits queued responses, which spends one more, and counts a yield once none is left.
+   */
+  private endOfInput(budget: number, unsent: boolean): void {
+    if (budget < 0 || (budget === 0 && unsent)) this.ctx.server.stats.connYields++;
   }
 
   /**
@@ -580,6 +606,7 @@ export class Connection {
    * Not over an engine whose replies may wait for it (settled): those go at the end of the read.
    */
   private transmitted(): void {
+    this.transmits++;
     const { held, engine } = this.ctx;
     releaseKept(this.ctx);
     if (held !== undefined && held.length > 0 && engine.settled === undefined) this.flush();
@@ -709,6 +736,7 @@ export class Connection {
     this.pause(PAUSED_YIELD);
     setImmediate(() => {
       this.resume(PAUSED_YIELD);
+      this.resumed = true;
       this.pump();
     });
   }

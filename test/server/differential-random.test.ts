@@ -13,13 +13,9 @@ import { BinaryCommands, Commands, KEYS } from './random-commands.ts';
 const session = sessionTest(test);
 
 const SESSIONS = 40;
-const BATCHES = 18;
-/**
- * Commands in a batch, which with the mn or noop after them make memcached's reqs_per_event (20):
- * a longer batch is served in two events, and memcached and wasmcached do not yield at the same
- * request (nor count yields alike), so the items held across the yield would differ.
- */
-const COMMANDS = 19;
+const BATCHES = 12;
+/** Commands in a batch: more than memcached's reqs_per_event (20), so batches are served in two events. */
+const COMMANDS = 30;
 /**
  * A batch ends early rather than pass this many bytes: both servers then take it in one read
  * (memcached's read buffer is 16 KB), so they transmit their responses at the same points.

@@ -831,10 +831,12 @@ session('stats cachedump', [
 // is set back to a short one at once: at a second per item the thread is too slow to stop.
 
 /** One lru_crawler command, after the reply to the last one. */
+// After a crawl memcached's crawler thread is busy for a moment (a crawl then answers BUSY): the
+// next command waits that out.
 const crawler = (args: string, until: Step = waitLines(1)): Step[] => [
   `lru_crawler ${args}\r\n`,
   until,
-  ...(args === 'enable' || args === 'disable' ? [sleep(300)] : []),
+  ...(args === 'enable' || args === 'disable' ? [sleep(300)] : args.startsWith('crawl ') ? [sleep(30)] : []),
 ];
 
 session('lru_crawler: arguments, replies and settings', [
@@ -1052,6 +1054,29 @@ session('pipelined: many commands in one write', [
     'get b\r\n',
   ].join('').repeat(10),
 ]);
+
+// -R: memcached runs R + 1 commands of a read in one event (its nreqs, one spent after each),
+// transmits what is queued and yields; an event resuming a yield spends one first; and it counts
+// a yield whenever nothing is left, also when the read ends there. conn_yields shows the count
+// (one stats at the end: the lines masked in a stats reply differ in length, and so would
+// bytes_written after it).
+session('-R 2: where a pipelined read yields, and conn_yields', [
+  'version\r\nversion\r\n',
+  waitLines(2),
+  'version\r\n'.repeat(5),
+  waitLines(5),
+  'get a\r\n'.repeat(4),
+  waitLines(4),
+  set('b', '1', { rest: 'noreply' }).repeat(4),
+  'version\r\n',
+  waitLines(1),
+  'version\r\nversion\r\nversion\r\nvers',
+  waitLines(3),
+  'ion\r\n',
+  waitLines(1),
+  'stats\r\n',
+  waitFor('END\r\n'),
+], ['-R', '2']);
 
 session('pipelined: 500 sets then one get of each', [
   Array.from({ length: 500 }, (_, i) => set(`k${i}`, `${i}`)).join(''),

@@ -617,7 +617,6 @@ export const PROCESS_STATS: Readonly<Record<string, string>> = {
   read_buf_bytes: "memcached's per-thread read buffer cache",
   read_buf_bytes_free: "memcached's per-thread read buffer cache",
   read_buf_oom: "memcached's per-thread read buffer cache",
-  conn_yields: "memcached's event loop yields after -R requests per read; another loop yields elsewhere",
   hash_bytes: 'buckets times the pointer size; each engine sizes its own table (docs/engine-model.md)',
   lru_crawler_running: "memcached's LRU crawler thread, which memcached schedules by itself",
   lru_crawler_starts: "memcached's LRU crawler thread, which memcached schedules by itself",
