@@ -606,10 +606,10 @@ export class Connection {
    * Not over an engine whose replies may wait for it (settled): those go at the end of the read.
    */
   private transmitted(): void {
-    this.transmits++;
     const { held, engine } = this.ctx;
+    if (held !== undefined && held.length > 0 && engine.settled === undefined) return this.flush();
+    this.transmits++;
     releaseKept(this.ctx);
-    if (held !== undefined && held.length > 0 && engine.settled === undefined) this.flush();
   }
 
   /**

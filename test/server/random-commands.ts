@@ -6,42 +6,52 @@ import { rng } from './random.ts';
 /** The keys most commands use. */
 export const KEYS: readonly string[] = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
 
-/** A session's commands: `next()` gives one, as the bytes sent for it. */
-export class Commands {
-  private readonly random: () => number;
+/** The seeded draws both protocols' commands are made of. */
+class Draws {
+  protected readonly random: () => number;
 
   constructor(seed: number) {
     this.random = rng(seed);
   }
 
-  private int(n: number): number {
+  protected int(n: number): number {
     return Math.floor(this.random() * n);
   }
 
-  private pick<T>(items: readonly T[]): T {
+  protected pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)]!;
   }
 
-  private chance(p: number): boolean {
+  protected chance(p: number): boolean {
     return this.random() < p;
   }
 
-  private key(): string {
+  protected key(): string {
     // Mostly a few keys, so that commands meet; sometimes one never stored.
     return this.chance(0.9) ? this.pick(KEYS) : `miss${this.int(100)}`;
   }
+
+  /**
+   * A value: lowercase text (never the reply words), one of `numbers` (for incr and decr), or a
+   * long one sent by reference.
+   */
+  protected value(numbers: ReadonlyArray<number | bigint>): string {
+    const roll = this.random();
+    if (roll < 0.3) return String(this.pick(numbers));
+    if (roll < 0.35) return 'x'.repeat(4000 + this.int(3000));
+    return Array.from({ length: this.int(24) }, () => this.pick([...'abcdefghijklmnopqrstuvwxyz '])).join('');
+  }
+}
+
+/** A session's commands: `next()` gives one, as the bytes sent for it. */
+export class Commands extends Draws {
 
   private keys(): string {
     return Array.from({ length: 1 + this.int(4) }, () => this.key()).join(' ');
   }
 
-  /** A value: lowercase text (never the reply words), a number for incr and decr, or a long one sent by reference. */
-  private value(): string {
-    const roll = this.random();
-    if (roll < 0.3) return String(this.pick([0, 1, 9, 10, 99, 4294967295, 18446744073709551615n, 18446744073709551614n]));
-    if (roll < 0.35) return 'x'.repeat(4000 + this.int(3000));
-    const letters = 'abcdefghijklmnopqrstuvwxyz ';
-    return Array.from({ length: this.int(24) }, () => this.pick([...letters])).join('');
+  private textValue(): string {
+    return this.value([0, 1, 9, 10, 99, 4294967295, 18446744073709551615n, 18446744073709551614n]);
   }
 
   private flags(): string {
@@ -65,11 +75,11 @@ export class Commands {
     const roll = this.random();
     if (roll < 0.25) {
       const command = this.pick(['set', 'set', 'add', 'replace', 'append', 'prepend']);
-      const value = this.value();
+      const value = this.textValue();
       return `${command} ${this.key()} ${this.flags()} ${this.exptime()} ${value.length}${this.noreply()}\r\n${value}\r\n`;
     }
     if (roll < 0.3) {
-      const value = this.value();
+      const value = this.textValue();
       return `cas ${this.key()} ${this.flags()} ${this.exptime()} ${value.length} ${this.cas()}${this.noreply()}\r\n${value}\r\n`;
     }
     if (roll < 0.45) return `${this.pick(['get', 'gets'])} ${this.keys()}\r\n`;
@@ -79,7 +89,7 @@ export class Commands {
     if (roll < 0.66) return `touch ${this.key()} ${this.pick([0, 1000])}${this.noreply()}\r\n`;
     if (roll < 0.76) return `mg ${this.key()}${this.metaFlags(['v', 'k', 'c', 'f', 's', 'h', 'q', 'O42', 'N0', 'E77'])}\r\n`;
     if (roll < 0.86) {
-      const value = this.value();
+      const value = this.textValue();
       const flags = this.metaFlags(['T0', 'T1000', 'F5', 'I', 'MA', 'MP', 'ME', 'MR', 'MS', 'q', 'c', 'k', 'O7', `C${this.cas()}`]);
       return `ms ${this.key()} ${value.length}${flags}\r\n${value}\r\n`;
     }
@@ -103,36 +113,16 @@ export class Commands {
 const NO_CREATE = 0xffffffff;
 
 /** A session's binary requests, as `Commands` gives text ones: `next()` is one packet. */
-export class BinaryCommands {
-  private readonly random: () => number;
+export class BinaryCommands extends Draws {
   private opaque = 1;
 
-  constructor(seed: number) {
-    this.random = rng(seed);
-  }
-
-  private int(n: number): number {
-    return Math.floor(this.random() * n);
-  }
-
-  private pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-
-  private key(): string {
-    return this.random() < 0.9 ? this.pick(KEYS) : `miss${this.int(100)}`;
-  }
-
-  private value(): string {
-    const roll = this.random();
-    if (roll < 0.3) return String(this.pick([0, 1, 9, 10, 99, 4294967295, 18446744073709551615n]));
-    if (roll < 0.35) return 'x'.repeat(4000 + this.int(3000));
-    return Array.from({ length: this.int(24) }, () => this.pick([...'abcdefghijklmnopqrstuvwxyz '])).join('');
+  private binaryValue(): string {
+    return this.value([0, 1, 9, 10, 99, 4294967295, 18446744073709551615n]);
   }
 
   /** 0 (no CAS check) mostly, else a CAS unique that sometimes matches. */
   private cas(): bigint {
-    return this.random() < 0.7 ? 0n : BigInt(1 + this.int(60));
+    return this.chance(0.7) ? 0n : BigInt(1 + this.int(60));
   }
 
   /** Never, in 1000 s, or at unix time 1 (long past: expired at once). */
@@ -156,15 +146,15 @@ export class BinaryCommands {
 
   next(): Uint8Array {
     const roll = this.random();
-    const quiet = this.random() < 0.3;
+    const quiet = this.chance(0.3);
     if (roll < 0.25) {
       const op = this.pick(['SET', 'SET', 'ADD', 'REPLACE'] as const);
       const flags = this.pick([0, 1, 65535, 4294967295]);
-      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.value(), extras: storeExtras(flags, this.exptime()), cas: this.cas() });
+      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.binaryValue(), extras: storeExtras(flags, this.exptime()), cas: this.cas() });
     }
     if (roll < 0.35) {
       const op = this.pick(['APPEND', 'PREPEND'] as const);
-      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.value(), cas: this.cas() });
+      return this.packet(quiet ? `${op}Q` : op, { key: this.key(), value: this.binaryValue(), cas: this.cas() });
     }
     if (roll < 0.55) return this.packet(this.pick(['GET', 'GETQ', 'GETK', 'GETKQ'] as const), { key: this.key() });
     if (roll < 0.62) return this.packet(quiet ? 'DELETEQ' : 'DELETE', { key: this.key(), cas: this.cas() });
