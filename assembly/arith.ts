@@ -57,17 +57,21 @@ function parseU64(p: usize, len: u32): bool {
 /** Writes `v` in decimal at the scratch IO_DIGITS; returns its length. */
 export function formatU64(v: u64): u32 {
   const out = scratch + IO_DIGITS;
-  let n: u32 = 0;
-  let t = v;
+  return <u32>(decimalAt(out, v) - out);
+}
+
+/** Writes `v` in decimal at `at`; returns where the digits end. */
+export function decimalAt(at: usize, v: u64): usize {
+  let n: usize = 1;
+  for (let t = v / 10; t != 0; t /= 10) n++;
+  const end = at + n;
+  let p = end;
   do {
-    n++;
-    t /= 10;
-  } while (t != 0);
-  for (let i = n; i > 0; i--) {
-    store<u8>(out + i - 1, <u8>(0x30 + <u32>(v % 10)));
+    p--;
+    store<u8>(p, <u8>(0x30 + <u32>(v % 10)));
     v /= 10;
-  }
-  return n;
+  } while (v != 0);
+  return end;
 }
 
 /** With `hold`: the item holding the result, held for the host (do_add_delta's it_ret); else 0. */

@@ -5,14 +5,15 @@
 import {
   CLASS_SIZE, CL_NFREE, CL_PAGES, CL_PERSLAB, CL_SIZE, COLD_LRU, IO_CAS_IN, IO_CREATED, IO_DELTA,
   IO_INITIAL, IO_ITEM, IO_KEY, ITEM_KEY_BINARY, ITEM_LINKED, ITEM_STALE, ITEM_TOKEN_SENT,
-  MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, ITEM_CHAINED, KEY_MAX, MANY_CAS, MANY_FLAGS, MANY_HELD,
+  MAX_CLASSES, SCRATCH_SIZE, IO_MANY, IO_MANY_KEYS, IO_TEXT, ITEM_CHAINED, KEY_MAX, MANY_CAS, MANY_FLAGS, MANY_HELD,
+  MANY_HELD_ITEM, MANY_IN_TABLE, MANY_TEXT_CAS, MANY_TEXT_END, MANY_TEXT_END_EACH, MANY_WRITTEN, TEXT_SIZE,
   MANY_ITEM, MANY_KEY, MANY_KEY_STRIDE, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, itClientFlags, itData, itKey, itNbytes, SEG_BYTES, SEG_COUNT, SEG_HEAD, SEG_TAIL, classRec, itNext, itCas, itClsid, itFlags,
   itHas, itLru, itSetCas, itSetFlags, itTime, scratch, segRec, setCurrentTime, setRegions,
   setLruTuning, setSettings, currentTime, IT_EXPTIME, IT_HNEXT, IT_REFCOUNT, ITEM_FETCHED, itPrev, itRefcount, sizesHist,
 } from './layout';
 import { hashKey } from './hash';
 import { assocBucketHead, assocCount, assocFirst, assocInit, assocRegionBytes, assocStateLoad, assocStateSave, expanding, hashItems, hashpower } from './assoc';
-import { arithCreated, arithItem, itemArith } from './arith';
+import { arithCreated, arithItem, decimalAt, itemArith } from './arith';
 import {
   KEY_EEXISTS, KEY_ENOENT, SUCCESS, TMPFAIL, dataSeg, itHoldable, itemAlloc, itemAllocFailed, itemBump, itemDeref,
   itemFind, itemFindHashed, itemFlush, itemHold, itemLink, itemStore, itemUnlink, nextCas, segAvail, allocFailure,
@@ -154,13 +155,19 @@ export function itemGet(nkey: u32, options: u32): i32 {
 /** Where itemGetMany's first pass leaves what it read, so that no optimizer drops the reads. */
 let manyTouched: u32 = 0;
 
+/** The most a hit's text answer takes beyond its key and value: "VALUE", flags, length and CAS, CRLFs, END (stored as 8 bytes). */
+const TEXT_EXTRA: u32 = 6 + 1 + 10 + 1 + 10 + 1 + 20 + 2 + 2 + 8;
+const END_CRLF: u64 = 0x0a0d444e45; // "END\r\n", little-endian
+
 /**
  * get of `n` (at most MANY_MAX) keys at once, for the text get of several keys: each key as
  * itemGet(nkey, 0) counts and bumps it, in order, but no reference is taken unless the value is
- * at least `holdMin` bytes long or chained (MANY_HELD). The keys and the answers are in the
+ * at least `holdMin` bytes long or chained (MANY_HELD_ITEM). The keys and the answers are in the
  * IO_MANY records (layout.ts); an unheld value is valid until the next export that can allocate.
+ * With MANY_TEXT in `text`, each key's answer is also written as the text protocol's, in order
+ * from IO_TEXT, while it fits (MANY_WRITTEN; MANY_TEXT_END says where the text then stands).
  */
-export function itemGetMany(n: u32, holdMin: u32): void {
+export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
   // First every key's hash and the head of its chain (kept in MANY_ITEM), so that the cache misses
   // of all the keys overlap; then the lookups, which find them in cache.
   let touched: u32 = 0;
@@ -173,23 +180,36 @@ export function itemGetMany(n: u32, holdMin: u32): void {
     touched ^= assocFirst(hv);
   }
   manyTouched = touched;
+  let at = scratch + IO_TEXT;
+  const textEnd = at + TEXT_SIZE;
+  const endEach = (text & MANY_TEXT_END_EACH) != 0;
   for (let i: u32 = 0; i < n; i++) {
     const rec = scratch + IO_MANY + i * MANY_RECORD;
     const nkey = load<u32>(rec, MANY_NKEY);
     const it: usize = nkey == 0 || nkey > KEY_MAX ? <usize>0 : itemFindHashed(scratch + IO_MANY_KEYS + i * MANY_KEY_STRIDE, nkey, load<u32>(rec, MANY_ITEM));
-    if (it == 0) {
+    let held = false;
+    let miss = it == 0;
+    if (miss) {
       // A key the host could not pass (empty, too long) is not looked up and not counted.
       if (nkey != 0) countGlobal(GS_GET_MISSES);
-      store<u32>(rec, 0, MANY_ITEM);
-      continue;
+    } else {
+      held = itNbytes(it) - 2 >= holdMin || itHas(it, ITEM_CHAINED);
+      if (held && !itHoldable(it)) {
+        // limited_get: fetched, then let go as a miss (see itemGet).
+        itemBump(it);
+        countGlobal(GS_GET_MISSES);
+        miss = true;
+      }
     }
-    const nvalue = itNbytes(it) - 2;
-    const held = nvalue >= holdMin || itHas(it, ITEM_CHAINED);
-    if (held && !itHoldable(it)) {
-      // limited_get: fetched, then let go as a miss (see itemGet).
-      itemBump(it);
-      countGlobal(GS_GET_MISSES);
+    if (miss) {
       store<u32>(rec, 0, MANY_ITEM);
+      store<u32>(rec, MANY_IN_TABLE, MANY_HELD);
+      if (text != 0 && endEach && at + 8 <= textEnd) {
+        store<u64>(at, END_CRLF);
+        at += 5;
+        store<u32>(rec, MANY_WRITTEN, MANY_HELD);
+      }
+      store<u32>(rec, <u32>at, MANY_TEXT_END);
       continue;
     }
     const cls = itClsid(it);
@@ -197,14 +217,45 @@ export function itemGetMany(n: u32, holdMin: u32): void {
     countClass(cls, CS_GET_HITS);
     itemBump(it);
     if (held) itemHold(it);
+    const nvalue = itNbytes(it) - 2;
     store<u32>(rec, handle(it), MANY_ITEM);
-    store<u32>(rec, held ? 1 : 0, MANY_HELD);
+    store<u32>(rec, held ? MANY_HELD_ITEM : MANY_IN_TABLE, MANY_HELD);
     store<u32>(rec, itClientFlags(it), MANY_FLAGS);
     store<u32>(rec, <u32>itData(it), MANY_VALUE);
     store<u32>(rec, <u32>itKey(it), MANY_KEY);
     store<u32>(rec, nvalue, MANY_NVALUE);
     store<u64>(rec, itCas(it), MANY_CAS);
+    if (text != 0 && !held && <u64>at + <u64>nkey + <u64>nvalue + <u64>TEXT_EXTRA <= <u64>textEnd) {
+      at = valueBlock(at, it, nkey, nvalue, (text & MANY_TEXT_CAS) != 0);
+      if (endEach) {
+        store<u64>(at, END_CRLF);
+        at += 5;
+      }
+      store<u32>(rec, MANY_WRITTEN, MANY_HELD);
+    }
+    store<u32>(rec, <u32>at, MANY_TEXT_END);
   }
+}
+
+/** Writes an unchained item's "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n" at `at`; returns its end. */
+function valueBlock(at: usize, it: usize, nkey: u32, nvalue: u32, withCas: bool): usize {
+  store<u32>(at, 0x554c4156); // "VALU"
+  store<u16>(at, 0x2045, 4); // "E "
+  memory.copy(at + 6, itKey(it), nkey);
+  let p = at + 6 + nkey;
+  store<u8>(p++, 0x20);
+  p = decimalAt(p, itClientFlags(it));
+  store<u8>(p++, 0x20);
+  p = decimalAt(p, nvalue);
+  if (withCas) {
+    store<u8>(p++, 0x20);
+    p = decimalAt(p, itCas(it));
+  }
+  store<u16>(p, 0x0a0d);
+  p += 2;
+  // The stored value ends with its CRLF.
+  memory.copy(p, itData(it), nvalue + 2);
+  return p + nvalue + 2;
 }
 
 /** do_item_bump on a held item, if it is still linked. */
@@ -523,6 +574,7 @@ export {
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
   IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, IO_MANY, IO_MANY_KEYS, MANY_MAX,
   MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_KEY, MANY_ITEM, MANY_HELD, MANY_FLAGS, MANY_VALUE, MANY_NVALUE, MANY_CAS,
+  MANY_TEXT_END, MANY_IN_TABLE, MANY_HELD_ITEM, MANY_WRITTEN, MANY_TEXT, MANY_TEXT_CAS, MANY_TEXT_END_EACH, IO_TEXT, TEXT_SIZE,
 } from './layout';
 export { HOLD_MAX, STORE_INVALIDATE } from './items';
 export { CLASS_STATS, GLOBAL_STATS } from './stats';

@@ -83,22 +83,34 @@ export const CLASS_SIZE: u32 = 80;
 // ---- scratch ----
 //   [0, 512): the key and u64 slots below, and the saved state (ST_*);
 //   [IO_MANY, IO_MANY_KEYS): itemGetMany's MANY_MAX records of MANY_RECORD bytes;
-//   [IO_MANY_KEYS, SCRATCH_SIZE): their keys, record i's at IO_MANY_KEYS + i * MANY_KEY_STRIDE.
+//   [IO_MANY_KEYS, IO_TEXT): their keys, record i's at IO_MANY_KEYS + i * MANY_KEY_STRIDE;
+//   [IO_TEXT, SCRATCH_SIZE): the text answers itemGetMany writes when asked (MANY_TEXT).
 export const MANY_MAX: u32 = 32;
-export const MANY_RECORD: u32 = 32;
+export const MANY_RECORD: u32 = 40;
 export const MANY_KEY_STRIDE: u32 = 256;
 export const IO_MANY: u32 = 512;
 export const IO_MANY_KEYS: u32 = IO_MANY + MANY_MAX * MANY_RECORD;
-export const SCRATCH_SIZE: u32 = IO_MANY_KEYS + MANY_MAX * MANY_KEY_STRIDE;
+export const IO_TEXT: u32 = IO_MANY_KEYS + MANY_MAX * MANY_KEY_STRIDE;
+export const TEXT_SIZE: u32 = 65536;
+export const SCRATCH_SIZE: u32 = IO_TEXT + TEXT_SIZE;
 // A record's fields: the key's length goes in, the rest comes out.
 export const MANY_NKEY: u32 = 0; // in: the key's length (0: no key, a miss not counted)
 export const MANY_KEY: u32 = 0; // out, over MANY_NKEY: where an unheld hit's key is (the item's own)
 export const MANY_ITEM: u32 = 4; // the item's handle, 0 on a miss
-export const MANY_HELD: u32 = 8; // 1: a reference was taken (long or chained value); 0: none
+export const MANY_HELD: u32 = 8; // MANY_IN_TABLE, MANY_HELD_ITEM or MANY_WRITTEN
 export const MANY_FLAGS: u32 = 12; // the client flags
 export const MANY_VALUE: u32 = 16; // where the value starts (a contiguous value)
 export const MANY_NVALUE: u32 = 20; // the value's length, without its CRLF
 export const MANY_CAS: u32 = 24; // u64: the item's CAS (0 with CAS off)
+export const MANY_TEXT_END: u32 = 32; // with MANY_TEXT: where the text stands after this key's answer
+// MANY_HELD's values.
+export const MANY_IN_TABLE: u32 = 0; // no reference taken: the record describes the hit (or the miss)
+export const MANY_HELD_ITEM: u32 = 1; // a reference was taken (long or chained value)
+export const MANY_WRITTEN: u32 = 2; // the key's whole answer is in the text (MANY_TEXT)
+// itemGetMany's text options: write each key's answer as the text protocol's retrieval reply.
+export const MANY_TEXT: u32 = 1; // "VALUE <key> <flags> <bytes>\r\n<data>\r\n" for a hit
+export const MANY_TEXT_CAS: u32 = 2; // with " <cas>" before the line's CRLF (gets)
+export const MANY_TEXT_END_EACH: u32 = 4; // "END\r\n" after every key, hit or miss
 export const IO_KEY: u32 = 0; // KEY_MAX bytes of key
 export const IO_CAS_IN: u32 = 256; // u64: cas to compare
 export const IO_CAS_OUT: u32 = 264; // u64: cas of the item just stored / changed

@@ -123,15 +123,20 @@ export const GET_MANY_MAX = 32;
 export interface ManyAnswer {
   readonly table: Uint32Array;
   readonly base: number;
-  /** The bytes Many.VALUE and Many.KEY offsets point into. */
+  /** The bytes Many.VALUE, Many.KEY and Many.TEXT_END offsets point into. */
   readonly bytes: Uint8Array;
   /** The same bytes as a DataView (offsets alike), for short copies word by word. */
   readonly view: DataView;
+  /**
+   * Where in `bytes` the text answers start, when the engine writes them (getMany's `text`);
+   * -1 when it never does.
+   */
+  readonly text: number;
 }
 
 /** A ManyAnswer over `table` (from `base`) and `bytes`, with a DataView of the same bytes. */
-export function manyAnswer(table: Uint32Array, bytes: Uint8Array, base = 0): ManyAnswer {
-  return { table, base, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+export function manyAnswer(table: Uint32Array, bytes: Uint8Array, base = 0, text = -1): ManyAnswer {
+  return { table, base, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), text };
 }
 
 /** Offsets into a key's numbers in a ManyAnswer. */
@@ -140,10 +145,7 @@ export const Many = {
   KEY: 0,
   /** The item, 0 on a miss. */
   ITEM: 1,
-  /**
-   * 1: the item is held (its value is long or not in one piece): read it with getItemInfo and
-   * release it. 0: not held; the value is bytes[VALUE, VALUE + NVALUE).
-   */
+  /** How the key was answered: a ManyState. */
   HELD: 2,
   FLAGS: 3,
   VALUE: 4,
@@ -151,8 +153,38 @@ export const Many = {
   /** The CAS as two u32 (0 with CAS off). */
   CAS_LOW: 6,
   CAS_HIGH: 7,
+  /**
+   * With text answers: where in `bytes` the text stands after this key's. A key not WRITTEN
+   * added nothing, so the text before it ends here too.
+   */
+  TEXT_END: 8,
 } as const;
-export const MANY_STRIDE = 8;
+export const MANY_STRIDE = 10;
+
+/** Many.HELD's values. */
+export const ManyState = {
+  /** Not held: a hit's value is bytes[VALUE, VALUE + NVALUE); or a miss. */
+  IN_TABLE: 0,
+  /** The item is held (its value is long or not in one piece): read it with getItemInfo and release it. */
+  HELD: 1,
+  /** The key's whole answer is in the text (a hit not held, or a miss with END_EACH). */
+  WRITTEN: 2,
+} as const;
+
+/**
+ * getMany's `text` bits: also write each key's answer as the text protocol's retrieval reply
+ * (protocol.txt, "Retrieval command"), in order, while the engine's room for it lasts. The
+ * engine has the item's bytes at hand, so the multi-key get, the hot path of a text server,
+ * makes no per-key call or copy on the host's side.
+ */
+export const ManyText = {
+  /** "VALUE <key> <flags> <bytes>\r\n<data>\r\n" for a hit not held. */
+  VALUES: 1,
+  /** " <cas unique>" before the VALUE line's CRLF (gets). */
+  CAS: 2,
+  /** "END\r\n" after every key, hit or miss (pipelined one-key gets). */
+  END_EACH: 4,
+} as const;
 
 /** How a `get` counts in the stats (memcached counts these in the protocol layer, per command). */
 export const GetCount = {
@@ -420,10 +452,11 @@ export interface EngineHandle {
    * Optional, the text get of several keys in one call: keys[from, from + count) (count at most
    * GET_MANY_MAX) each as `get(key)` without a request (counted, bumped), in order, but an item is
    * held only when its value is at least `holdMin` bytes long or the engine cannot hand it out as
-   * one piece (Many.HELD). Keys the engine cannot hold (empty, too long) are misses not counted,
-   * as get answers them.
+   * one piece (ManyState.HELD). Keys the engine cannot hold (empty, too long) are misses not
+   * counted, as get answers them. With `text` (ManyText bits) an engine whose answer has a `text`
+   * offset also writes the keys' text answers there (ManyState.WRITTEN, Many.TEXT_END).
    */
-  getMany?(keys: readonly Uint8Array[], from: number, count: number, holdMin: number): ManyAnswer;
+  getMany?(keys: readonly Uint8Array[], from: number, count: number, holdMin: number, text?: number): ManyAnswer;
 
   /**
    * Optional: `stats cachedump <clsid> <limit>` (cf. memcached's item_cachedump). Visits the

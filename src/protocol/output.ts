@@ -97,6 +97,11 @@ export class Output {
   /** Bytes taken since recording began. */
   private endsBase = 0;
 
+  /** Whether response ends are being recorded (recordResponses). */
+  get recording(): boolean {
+    return this.ends !== undefined;
+  }
+
   /** Bytes written and not yet taken. */
   get length(): number {
     return this.partBytes + this.end - this.start;

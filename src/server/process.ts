@@ -5,8 +5,8 @@
 
 import { Status, StoreOperation } from '../engine/status.ts';
 import type { ArithmeticRequest, ArithmeticResult, ItemHandle } from '../engine/types.ts';
-import { GET_MANY_MAX, MANY_STRIDE, Many, createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
-import { encodeAscii } from '../protocol/output.ts';
+import { GET_MANY_MAX, MANY_STRIDE, Many, ManyState, ManyText, createArithmeticRequest, createArithmeticResult } from '../engine/types.ts';
+import { encodeAscii, type Output } from '../protocol/output.ts';
 import { ARITH_NO_MEMORY, BAD_DATA_CHUNK, NON_NUMERIC, NO_MEMORY, TOO_LARGE } from '../protocol/replies.ts';
 import { Command } from '../protocol/request.ts';
 import type { Request } from '../protocol/request.ts';
@@ -172,16 +172,26 @@ export function retrieveEach(ctx: Context, keys: readonly Uint8Array[], count: n
 /** The VALUE block of each hit among keys[0, keyCount), and END after each key if `endEach`. */
 function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number, withCas: boolean, endEach: boolean): void {
   const { engine, out } = ctx;
+  // The engine's text answers, appended a run at a time, unless each response is framed apart (UDP).
+  const text = out.recording ? 0 : ManyText.VALUES | (withCas ? ManyText.CAS : 0) | (endEach ? ManyText.END_EACH : 0);
   for (let from = 0; from < keyCount; from += GET_MANY_MAX) {
     const count = Math.min(GET_MANY_MAX, keyCount - from);
     ctx.server.stats.cmdGet += count;
     // Values that appendValue would send by reference are held (none when the transport cannot
     // tell when a write is done; all once the reply is long).
-    const { table, base, bytes, view } = engine.getMany!(keys, from, count, referenceMin(ctx));
+    const answer = engine.getMany!(keys, from, count, referenceMin(ctx), text);
+    const { table, base, bytes, view } = answer;
+    // Where the text not yet appended starts; -1: no text answers.
+    let written = text === 0 ? -1 : answer.text;
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
+      const state = table[at + Many.HELD]!;
+      if (written >= 0) {
+        if (state === ManyState.WRITTEN) continue;
+        written = appendText(out, bytes, written, table[at + Many.TEXT_END]!);
+      }
       const item = table[at + Many.ITEM]!;
       if (item !== 0) {
-        if (table[at + Many.HELD] !== 0) {
+        if (state === ManyState.HELD) {
           heldValue(ctx, item, withCas);
         } else {
           const key = keys[from + i]!;
@@ -203,7 +213,14 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
         out.endResponse(true);
       }
     }
+    if (written >= 0) appendText(out, bytes, written, table[base + (count - 1) * MANY_STRIDE + Many.TEXT_END]!);
   }
+}
+
+/** Appends the engine's text answers bytes[from, to); returns where the next run starts. */
+function appendText(out: Output, bytes: Uint8Array, from: number, to: number): number {
+  if (to > from) out.bytes(bytes, from, to - from);
+  return to;
 }
 
 /** The engine operation of each storage command (text, and binary's, which have no CAS command). */

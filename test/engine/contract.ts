@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createManualClock } from '../../src/engine/clock.ts';
 import { Status, StoreOperation, statusName } from '../../src/engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, HOLD_MAX, ItemMark, MANY_STRIDE, Many, RemoveOption, StoreOption, createArithmeticRequest,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, HOLD_MAX, ItemMark, MANY_STRIDE, Many, ManyState, ManyText, RemoveOption, StoreOption, createArithmeticRequest,
   createArithmeticResult, createGetRequest, createItemInfo, itemInfoKey, itemInfoValue,
 } from '../../src/engine/types.ts';
 import type { EngineHandle, GetRequest, ItemHandle, ItemInfo, ServerApi } from '../../src/engine/types.ts';
@@ -1100,12 +1100,12 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
         const item = table[at + Many.ITEM]!;
         if (item === 0) {
           answers.push(undefined);
-        } else if (table[at + Many.HELD] === 1) {
+        } else if (table[at + Many.HELD] === ManyState.HELD) {
           const view = h.view(item);
           h.release(item);
           answers.push({ value: view.value, flags: view.flags, cas: view.cas, held: true });
         } else {
-          assert.is(table[at + Many.HELD], 0, 'HELD is 0 or 1');
+          assert.is(table[at + Many.HELD], ManyState.IN_TABLE, 'held or in the table, without text');
           const key = toBytes(keys[from + i]!);
           assert.equal([...bytes.subarray(table[at + Many.KEY]!, table[at + Many.KEY]! + key.length)], [...key], 'KEY is where the key is');
           const value = latin1(bytes.subarray(table[at + Many.VALUE]!, table[at + Many.VALUE]! + table[at + Many.NVALUE]!));
@@ -1183,6 +1183,95 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
         assert.equal(answers.map((a) => a?.value), keys.slice(2).map((_, i) => `v${i + 2}`));
         assert.equal(answers.map((a) => a?.flags), keys.slice(2).map((_, i) => i + 2));
         expectStats(h, '', { get_hits: GET_MANY_MAX, get_misses: 0 }, 'only those counted');
+      });
+
+      /**
+       * The text answer to `keys` (ManyText bits in `text`) as the server puts it together: the
+       * engine's text runs, and what the table says of each key not WRITTEN. Checks the runs' ends.
+       */
+      const answerText = (h: EngineHarness, keys: readonly string[], holdMin: number, text: number): { reply: string; written: number } => {
+        const answer = h.engine.getMany!(keys.map((key) => toBytes(key)), 0, keys.length, holdMin, text);
+        const { table, base, bytes } = answer;
+        const endEach = (text & ManyText.END_EACH) !== 0;
+        let reply = '';
+        let run = answer.text;
+        let written = 0;
+        const block = (key: string, value: string, flags: number, cas: bigint): string =>
+          `VALUE ${key} ${flags} ${value.length}${text & ManyText.CAS ? ` ${cas}` : ''}\r\n${value}\r\n`;
+        for (let i = 0, at = base; i < keys.length; i++, at += MANY_STRIDE) {
+          const state = table[at + Many.HELD]!;
+          const end = table[at + Many.TEXT_END]!;
+          if (answer.text < 0) {
+            assert.not.equal(state, ManyState.WRITTEN, 'no text from an engine without a text offset');
+          } else if (state === ManyState.WRITTEN) {
+            written++;
+            continue;
+          } else {
+            assert.ok(end >= run, 'the text only grows');
+            reply += latin1(bytes.subarray(run, end));
+            run = end;
+          }
+          const item = table[at + Many.ITEM]!;
+          if (item !== 0 && state === ManyState.HELD) {
+            const view = h.view(item);
+            h.release(item);
+            reply += block(keys[i]!, view.value, view.flags, view.cas);
+          } else if (item !== 0) {
+            const value = latin1(bytes.subarray(table[at + Many.VALUE]!, table[at + Many.VALUE]! + table[at + Many.NVALUE]!));
+            const cas = (BigInt(table[at + Many.CAS_HIGH]!) << 32n) | BigInt(table[at + Many.CAS_LOW]!);
+            reply += block(keys[i]!, value, table[at + Many.FLAGS]!, cas);
+          }
+          if (endEach) reply += 'END\r\n';
+        }
+        if (answer.text >= 0) reply += latin1(bytes.subarray(run, table[base + (keys.length - 1) * MANY_STRIDE + Many.TEXT_END]!));
+        return { reply, written };
+      };
+      type Stored = Map<string, { value: string; flags: number; cas: bigint }>;
+      /** Stores each [key, value, flags], remembering what a get would answer. */
+      const storeAll = (h: EngineHarness, items: ReadonlyArray<[string, string, number]>): Stored => {
+        const stored: Stored = new Map();
+        for (const [key, value, flags] of items) {
+          const { status, cas } = h.store(key, value, { flags });
+          isStatus(status, Status.SUCCESS, `set ${key}`);
+          stored.set(key, { value, flags, cas });
+        }
+        return stored;
+      };
+      /** What memcached answers to those keys. */
+      const expectedText = (stored: Stored, keys: readonly string[], text: number): string =>
+        keys
+          .map((key) => {
+            const item = stored.get(key);
+            const cas = text & ManyText.CAS ? ` ${item?.cas}` : '';
+            const block = item === undefined ? '' : `VALUE ${key} ${item.flags} ${item.value.length}${cas}\r\n${item.value}\r\n`;
+            return block + (text & ManyText.END_EACH ? 'END\r\n' : '');
+          })
+          .join('');
+
+      t('with text: the text protocol answer, in runs, for every form', async () => {
+        for (const text of [ManyText.VALUES, ManyText.VALUES | ManyText.CAS, ManyText.VALUES | ManyText.END_EACH, ManyText.VALUES | ManyText.CAS | ManyText.END_EACH]) {
+          const h = await open();
+          const stored = storeAll(h, [['a', 'one', 7], ['big', 'x'.repeat(5000), 0xffffffff], ['e', '', 0], ['bin', '\r\n\0\xff', 1]]);
+          const keys = ['a', 'nope', 'big', 'a', 'e', 'bin', 'nope', 'big'];
+          const { reply, written } = answerText(h, keys, 4096, text);
+          assert.is(reply, expectedText(stored, keys, text), `text form ${text}`);
+          expectStats(h, '', { get_hits: 6, get_misses: 2 }, 'counted as gets');
+          if (h.engine.getMany!([toBytes('a')], 0, 1, 4096, text).text >= 0) {
+            // The short hits (and, with END_EACH, the misses) are the engine's; long values held.
+            assert.is(written, text & ManyText.END_EACH ? 6 : 4, 'keys written');
+          }
+        }
+      });
+
+      t('with text: what does not fit in the engine\'s room is answered in the table', async () => {
+        const h = await open();
+        const keys = Array.from({ length: GET_MANY_MAX }, (_, i) => keyN('k', i));
+        const stored = storeAll(h, keys.map((key, i) => [key, String.fromCharCode(0x61 + (i % 26)).repeat(20_000 + i), i]));
+        // Nothing held: 640 KB of values, more than an engine's room for text.
+        const { reply, written } = answerText(h, keys, 0xffffffff, ManyText.VALUES | ManyText.END_EACH);
+        assert.is(reply, expectedText(stored, keys, ManyText.VALUES | ManyText.END_EACH));
+        assert.ok(written < GET_MANY_MAX, `not every key written (${written})`);
+        expectStats(h, '', { get_hits: GET_MANY_MAX }, 'each counted once');
       });
 
       t('an empty or too long key is a miss and not counted', async () => {

@@ -14,6 +14,7 @@ import {
   ItemMark,
   MANY_STRIDE,
   Many,
+  ManyState,
   manyAnswer,
   RemoveOption,
   StoreOption,
@@ -392,7 +393,7 @@ export class TsEngine implements EngineHandle {
     for (let i = 0, at = 0; i < count; i++, at += MANY_STRIDE) {
       const item = this.get(keys[from + i]!);
       table[at + Many.ITEM] = item > 0 ? item : 0;
-      table[at + Many.HELD] = 1;
+      table[at + Many.HELD] = ManyState.HELD;
     }
     return this.many;
   }

@@ -11,7 +11,7 @@ import {
 } from '../../engine/stats.ts';
 import { Status, type StoreOperation } from '../../engine/status.ts';
 import {
-  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, RemoveOption, manyAnswer, StoreOption,
+  ENGINE_INTERFACE_VERSION, GET_MANY_MAX, GetCount, ItemMark, MANY_STRIDE, Many, ManyState, ManyText, RemoveOption, manyAnswer, StoreOption,
   crawlInTurns, type AddStat, type ManyAnswer, type ArithmeticRequest, type ArithmeticResult, type CachedumpVisit,
   type CrawlTarget, type EngineHandle,
   type EngineInfo, type GetRequest, type GetServerApi, type ItemHandle, type ItemInfo, type ServerApi,
@@ -23,14 +23,18 @@ import {
   ITEM_FETCHED, ITEM_KEY_BINARY, ITEM_STALE, ITEM_TOKEN_SENT, KEY_MAX, MARK_KEY_BINARY,
   MARK_WIN_SENT, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE, REMOVE_SET_EXPTIME, STORE_INVALIDATE,
   IO_MANY, IO_MANY_KEYS, MANY_CAS, MANY_FLAGS, MANY_HELD, MANY_ITEM, MANY_KEY_STRIDE, MANY_MAX,
-  MANY_KEY, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, checkLayout,
+  MANY_KEY, MANY_NKEY, MANY_NVALUE, MANY_RECORD, MANY_VALUE, MANY_TEXT_END, MANY_IN_TABLE, MANY_HELD_ITEM, MANY_WRITTEN,
+  MANY_TEXT, MANY_TEXT_CAS, MANY_TEXT_END_EACH, IO_TEXT, checkLayout,
 } from './layout.ts';
 
 // getMany hands out the module's IO_MANY records as the interface's table, read in place.
 if (
   MANY_MAX !== GET_MANY_MAX || MANY_RECORD !== MANY_STRIDE * 4 || MANY_NKEY !== 0 || MANY_KEY !== Many.KEY * 4 || MANY_ITEM !== Many.ITEM * 4 ||
   MANY_HELD !== Many.HELD * 4 || MANY_FLAGS !== Many.FLAGS * 4 || MANY_VALUE !== Many.VALUE * 4 ||
-  MANY_NVALUE !== Many.NVALUE * 4 || MANY_CAS !== Many.CAS_LOW * 4 || MANY_CAS + 4 !== Many.CAS_HIGH * 4
+  MANY_NVALUE !== Many.NVALUE * 4 || MANY_CAS !== Many.CAS_LOW * 4 || MANY_CAS + 4 !== Many.CAS_HIGH * 4 ||
+  MANY_TEXT_END !== Many.TEXT_END * 4 || MANY_IN_TABLE !== ManyState.IN_TABLE || MANY_HELD_ITEM !== ManyState.HELD ||
+  MANY_WRITTEN !== ManyState.WRITTEN || MANY_TEXT !== ManyText.VALUES || MANY_TEXT_CAS !== ManyText.CAS ||
+  MANY_TEXT_END_EACH !== ManyText.END_EACH
 ) {
   throw new Error('wasm engine: the IO_MANY record layout differs from the ManyAnswer table');
 }
@@ -46,7 +50,7 @@ interface EngineExports {
   engineScratch(): number;
   clockSet(now: number): void;
   itemGet(nkey: number, options: number): number;
-  itemGetMany(n: number, holdMin: number): void;
+  itemGetMany(n: number, holdMin: number, text: number): void;
   itemBumpHeld(item: number): void;
   itemSetExptime(item: number, exptime: number): void;
   itemMark(item: number, marks: number): void;
@@ -106,7 +110,7 @@ export function engineImports(memory: MemoryHolder): WebAssembly.Imports {
  * what memory means changes.
  */
 const IMAGE_MAGIC = 'WCIMAGE\n';
-const IMAGE_FORMAT = 3;
+const IMAGE_FORMAT = 4;
 
 interface ImageHeader {
   format: number;
@@ -197,7 +201,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     this.bytes = new Uint8Array(this.buffer);
     this.view = new DataView(this.x.memory.buffer);
     this.scratch = this.x.engineScratch();
-    this.many = manyAnswer(new Uint32Array(this.buffer), this.bytes, (this.scratch + IO_MANY) >>> 2);
+    this.many = manyAnswer(new Uint32Array(this.buffer), this.bytes, (this.scratch + IO_MANY) >>> 2, this.scratch + IO_TEXT);
     for (let cls = 1; cls <= classes; cls++) {
       this.server.log('info', slabClassLine(cls, this.chunkSize(cls), this.perslab(cls)));
     }
@@ -336,7 +340,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
     return item;
   }
 
-  getMany(keys: readonly Uint8Array[], from: number, count: number, holdMin: number): ManyAnswer {
+  getMany(keys: readonly Uint8Array[], from: number, count: number, holdMin: number, text = 0): ManyAnswer {
     this.tick();
     const bytes = this.bytes;
     const many = this.many;
@@ -353,7 +357,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       if (n <= 32) for (let j = 0; j < n; j++) bytes[keyAt + j] = key[j]!;
       else bytes.set(key, keyAt);
     }
-    this.x.itemGetMany(count, holdMin);
+    this.x.itemGetMany(count, holdMin, text);
     return many;
   }
 

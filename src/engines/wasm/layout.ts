@@ -39,9 +39,9 @@ export const KEY_MAX = 250;
 // itemGetMany's records (assembly/layout.ts): MANY_MAX of MANY_RECORD bytes at IO_MANY, their
 // keys at IO_MANY_KEYS, MANY_KEY_STRIDE apart.
 export const IO_MANY = 512;
-export const IO_MANY_KEYS = 1536;
+export const IO_MANY_KEYS = 1792;
 export const MANY_MAX = 32;
-export const MANY_RECORD = 32;
+export const MANY_RECORD = 40;
 export const MANY_KEY_STRIDE = 256;
 export const MANY_NKEY = 0;
 export const MANY_KEY = 0;
@@ -51,6 +51,16 @@ export const MANY_FLAGS = 12;
 export const MANY_VALUE = 16;
 export const MANY_NVALUE = 20;
 export const MANY_CAS = 24;
+export const MANY_TEXT_END = 32;
+export const MANY_IN_TABLE = 0;
+export const MANY_HELD_ITEM = 1;
+export const MANY_WRITTEN = 2;
+// itemGetMany's text options, and where the text goes: TEXT_SIZE bytes at IO_TEXT.
+export const MANY_TEXT = 1;
+export const MANY_TEXT_CAS = 2;
+export const MANY_TEXT_END_EACH = 4;
+export const IO_TEXT = 9984;
+export const TEXT_SIZE = 65536;
 export const COLD_LRU = 2; // the LRU segment stats cachedump lists
 
 // Option bits of itemGet, itemRemove, itemMark and itemStoreOp (assembly/index.ts).
@@ -76,7 +86,8 @@ const MIRRORED: Record<string, number> = {
   ITEM_STALE, ITEM_TOKEN_SENT, ITEM_KEY_BINARY, IO_KEY, IO_CAS_IN, IO_CAS_OUT, IO_DELTA,
   IO_INITIAL, IO_VALUE, IO_ITEM, IO_CREATED, KEY_MAX, COLD_LRU, CLASS_STATS, GLOBAL_STATS, IO_MANY,
   IO_MANY_KEYS, MANY_MAX, MANY_RECORD, MANY_KEY_STRIDE, MANY_NKEY, MANY_KEY, MANY_ITEM, MANY_HELD, MANY_FLAGS,
-  MANY_VALUE, MANY_NVALUE, MANY_CAS,
+  MANY_VALUE, MANY_NVALUE, MANY_CAS, MANY_TEXT_END, MANY_IN_TABLE, MANY_HELD_ITEM, MANY_WRITTEN, MANY_TEXT, MANY_TEXT_CAS,
+  MANY_TEXT_END_EACH, IO_TEXT, TEXT_SIZE,
   GET_NO_BUMP, GET_COUNT_TOUCH, GET_COUNT_NONE, GET_VIVIFY, GET_NO_HOLD, REMOVE_COMPARE_CAS, REMOVE_INVALIDATE,
   REMOVE_SET_EXPTIME, MARK_WIN_SENT, MARK_KEY_BINARY, STORE_INVALIDATE,
   // memcached's limited_get bound, shared with the ts engine (src/engine/types.ts).
