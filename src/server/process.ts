@@ -187,7 +187,7 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
       const state = table[at + Many.HELD]!;
       if (written >= 0) {
         if (state === ManyState.WRITTEN) continue;
-        written = appendText(out, bytes, written, table[at + Many.TEXT_END]!);
+        written = appendText(out, bytes, view, written, table[at + Many.TEXT_END]!);
       }
       const item = table[at + Many.ITEM]!;
       if (item !== 0) {
@@ -213,13 +213,13 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
         out.endResponse(true);
       }
     }
-    if (written >= 0) appendText(out, bytes, written, table[base + (count - 1) * MANY_STRIDE + Many.TEXT_END]!);
+    if (written >= 0) appendText(out, bytes, view, written, table[base + (count - 1) * MANY_STRIDE + Many.TEXT_END]!);
   }
 }
 
-/** Appends the engine's text answers bytes[from, to); returns where the next run starts. */
-function appendText(out: Output, bytes: Uint8Array, from: number, to: number): number {
-  if (to > from) out.bytes(bytes, from, to - from);
+/** Appends the engine's text answers bytes[from, to) (`view`: the same bytes); returns where the next run starts. */
+function appendText(out: Output, bytes: Uint8Array, view: DataView, from: number, to: number): number {
+  if (to > from) out.bytesOf(bytes, view, from, to - from);
   return to;
 }
 
