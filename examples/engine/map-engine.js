@@ -359,6 +359,7 @@ class MapEngine {
     info.valueBytes = item.value;
     info.valueOffset = 0;
     info.nvalue = item.value.length;
+    info.valueRoom = 0;
   }
 
   bump(handle) {

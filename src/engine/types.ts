@@ -77,6 +77,14 @@ export interface ItemInfo {
   valueBytes: Uint8Array;
   valueOffset: number;
   nvalue: number;
+  /**
+   * How many bytes just after the value, in valueBytes, are the item's own room that the client
+   * storing it (the allocate, fill, store sequence) may write: a text set's line end is read
+   * there with its value, as memcached reads the data and its CRLF into the item together. The
+   * engine keeps nothing there that a store needs: an item with anything but CRLF there is
+   * released, not stored. 0 when there is no such room.
+   */
+  valueRoom: number;
 }
 
 export function createItemInfo(): ItemInfo {
@@ -98,6 +106,7 @@ export function createItemInfo(): ItemInfo {
     valueBytes: empty,
     valueOffset: 0,
     nvalue: 0,
+    valueRoom: 0,
   };
 }
 

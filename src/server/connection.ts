@@ -158,6 +158,8 @@ export class Connection {
   private valueBytes: Uint8Array = new Uint8Array(0);
   private valueAt = 0;
   private valueLength = 0;
+  /** Bytes after the value the CRLF of a text item's data may be read into with it (ItemInfo.valueRoom). */
+  private valueRoom = 0;
   private filled = 0;
   private tail = 0;
   private tailOk = true;
@@ -533,12 +535,13 @@ export class Connection {
    * The request's views of the input are stale by the time the value is in (the read buffer is
    * reused): what completes it must not need them (stores reply from the item).
    */
-  private startValue(sink: Sink, bytes: Uint8Array, at: number, length: number, item: ItemHandle): void {
+  private startValue(sink: Sink, bytes: Uint8Array, at: number, length: number, item: ItemHandle, room = 0): void {
     this.sink = sink;
     this.item = item;
     this.valueBytes = bytes;
     this.valueAt = at;
     this.valueLength = length;
+    this.valueRoom = sink === Sink.TEXT_ITEM && room >= 2 ? 2 : 0;
     this.filled = 0;
     this.tail = 0;
     this.tailOk = true;
@@ -550,7 +553,7 @@ export class Connection {
   private startItemValue(sink: Sink, item: ItemHandle): void {
     const info = this.ctx.info;
     this.ctx.engine.getItemInfo(item, info, false);
-    this.startValue(sink, info.valueBytes, info.valueOffset, info.nvalue, item);
+    this.startValue(sink, info.valueBytes, info.valueOffset, info.nvalue, item, info.valueRoom);
   }
 
   /** A value that has no CRLF after it is in. */
@@ -683,7 +686,8 @@ export class Connection {
       if (left === 0) {
         if (this.sink !== Sink.TEXT_ITEM) this.valueRead();
       } else if (left >= READ_INTO_MIN && this.transport.readInto !== undefined && pos + n === end) {
-        this.transport.readInto(value.subarray(at + n, at + n + left));
+        // With the CRLF, where the item has room for it: the read that ends the value ends the data.
+        this.transport.readInto(value.subarray(at + n, at + n + left + this.valueRoom));
       }
       return pos + n;
     }

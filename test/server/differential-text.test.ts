@@ -330,6 +330,23 @@ session('data block not ended by \\r\\n', [
   'get a b c\r\n',
 ]);
 
+// A value of 16 KB or more still to come is read straight into its item with the 2 bytes after
+// it (where the item keeps its CRLF): those bytes are checked there, as memcached checks them.
+session('long values: the line end read with the data, right or wrong, whole or split', [
+  `set a 0 0 100000\r\n${'a'.repeat(100_000)}\r\nget a\r\n`,
+  `set b 0 0 100000\r\n${'b'.repeat(100_000)}xyget b\r\n`,
+  `set c 0 0 100000\r\n${'c'.repeat(100_000)}\r`,
+  sleep(20),
+  '\nget c\r\n',
+  `set d 0 0 100000\r\n${'d'.repeat(60_000)}`,
+  sleep(20),
+  `${'d'.repeat(40_000)}`,
+  sleep(20),
+  '\r\nget d\r\n',
+  `set e 0 0 100000\r\n${'e'.repeat(100_000)}\n\nget e\r\n`,
+  `set a 0 0 70000 noreply\r\n${'A'.repeat(70_000)}\r\nget a b c d e\r\n`,
+]);
+
 const ITEM_MAX = 1024 * 1024;
 // ntotal = 48-byte header + 8 CAS + key + 1 + value + 2 (docs/engine-model.md "Item size"), so a
 // 3-byte key with flags 0 leaves ITEM_MAX - 62 bytes for the value.

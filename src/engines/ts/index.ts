@@ -416,6 +416,7 @@ export class TsEngine implements EngineHandle {
     info.valueBytes = item.value;
     info.valueOffset = 0;
     info.nvalue = item.value.length;
+    info.valueRoom = 0;
   }
 
   getStats(group: string, add: AddStat): Status {

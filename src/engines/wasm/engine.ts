@@ -507,10 +507,13 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       info.valueBytes = value;
       info.valueOffset = 0;
       info.nvalue = value.length;
+      info.valueRoom = 0;
     } else {
       info.valueBytes = this.bytes;
       info.valueOffset = dataOffset(keyAt, nkey, flags);
       info.nvalue = v.getUint32(at + IT_NBYTES, true) - 2;
+      // The CRLF the item keeps after its value (written at allocation).
+      info.valueRoom = 2;
     }
   }
 
