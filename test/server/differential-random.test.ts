@@ -12,7 +12,9 @@ import { BinaryCommands, Commands, KEYS } from './random-commands.ts';
 
 const session = sessionTest(test);
 
-const SESSIONS = 40;
+/** Sessions of each protocol; RANDOM_SESSIONS and RANDOM_FIRST run others by hand (seeds go on from 40). */
+const SESSIONS = Number(process.env['RANDOM_SESSIONS'] ?? 40);
+const FIRST = Number(process.env['RANDOM_FIRST'] ?? 1);
 const BATCHES = 12;
 /** Commands in a batch: more than memcached's reqs_per_event (20), so batches are served in two events. */
 const COMMANDS = 30;
@@ -31,7 +33,7 @@ const BATCH_BYTES_MAX = 12_000;
  */
 const FLAGS = ['-o', 'no_lru_maintainer'];
 
-for (let s = 1; s <= SESSIONS; s++) {
+for (let s = FIRST; s < FIRST + SESSIONS; s++) {
   const commands = new Commands(0x5eed + s * 7919);
   const steps: Step[] = [];
   for (let b = 0; b < BATCHES; b++) {
@@ -51,7 +53,7 @@ for (let s = 1; s <= SESSIONS; s++) {
 // The same over the binary protocol: gets loud and quiet, with and without the key, stores with
 // CAS, append and prepend, delete, incr and decr creating (or not) with an initial value, touch
 // and gat, version and flush.
-for (let s = 1; s <= SESSIONS; s++) {
+for (let s = FIRST; s < FIRST + SESSIONS; s++) {
   const commands = new BinaryCommands(0xb1 + s * 104729);
   const steps: Step[] = [];
   for (let b = 0; b < BATCHES; b++) {

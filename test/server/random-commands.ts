@@ -39,7 +39,11 @@ class Draws {
     const roll = this.random();
     if (roll < 0.3) return String(this.pick(numbers));
     if (roll < 0.35) return 'x'.repeat(4000 + this.int(3000));
-    return Array.from({ length: this.int(24) }, () => this.pick([...'abcdefghijklmnopqrstuvwxyz '])).join('');
+    const text = Array.from({ length: this.int(24) }, () => this.pick([...'abcdefghijklmnopqrstuvwxyz '])).join('');
+    // Never only spaces: memcached's incr of such a value reads on past its CRLF into whatever
+    // bytes follow it in the chunk (strtoull skips them as whitespace), so the answer depends on
+    // memory the item does not own (README, known differences).
+    return text.trim() === '' && text !== '' ? `x${text.slice(1)}` : text;
   }
 }
 
