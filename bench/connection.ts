@@ -3,7 +3,7 @@
 // WebAssembly on the hot path (parse, engine, format) that the loopback benchmark (server.ts)
 // adds on top of Node's I/O; use it to compare changes, pinned to a quiet core.
 // Run: npm run bench:connection (BENCH_CONNECTION_ROUNDS=5; BENCH_CONNECTION_CASE=W3b runs the cases
-// whose name has that text).
+// whose name has that text; BENCH_CONNECTION_ENGINE=ts runs them over the ts engine).
 import { Connection, Sent } from '../src/server/connection.ts';
 import { fakeConnection } from '../test/server/serve.ts';
 
@@ -26,7 +26,9 @@ const CASES: Case[] = [
   { name: 'set, 1 KB value (W4)', requests: 1_000_000, make: (k) => `set ${key(k)} 0 0 1024\r\n${'y'.repeat(1024)}\r\n` },
 ];
 
-const { state } = await fakeConnection({}, { cache_size: '64m' });
+const ENGINE = process.env['BENCH_CONNECTION_ENGINE'] ?? 'wasm';
+if (ENGINE !== 'wasm' && ENGINE !== 'ts') throw new Error(`BENCH_CONNECTION_ENGINE: wasm or ts, not ${ENGINE}`);
+const { state } = await fakeConnection({}, { cache_size: '64m' }, ENGINE);
 let sent = 0;
 const conn = new Connection(
   state,
