@@ -12,7 +12,10 @@ import { BinaryCommands, Commands, KEYS } from './random-commands.ts';
 
 const session = sessionTest(test);
 
-/** Sessions of each protocol; RANDOM_SESSIONS and RANDOM_FIRST run others by hand (seeds go on from 40). */
+/**
+ * Sessions of each protocol; RANDOM_SESSIONS and RANDOM_FIRST run others by hand (seeds go on from
+ * 40), and RANDOM_FLAGS adds command-line flags to both servers (e.g. `-C`).
+ */
 const SESSIONS = Number(process.env['RANDOM_SESSIONS'] ?? 40);
 const FIRST = Number(process.env['RANDOM_FIRST'] ?? 1);
 const BATCHES = 12;
@@ -31,7 +34,7 @@ const BATCH_BYTES_MAX = 12_000;
  * each item until then (an incr of it meanwhile makes a new item). Without it both servers do
  * all of that inline, the same way every time (the flat LRU).
  */
-const FLAGS = ['-o', 'no_lru_maintainer'];
+const FLAGS = ['-o', 'no_lru_maintainer', ...(process.env['RANDOM_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '')];
 
 for (let s = FIRST; s < FIRST + SESSIONS; s++) {
   const commands = new Commands(0x5eed + s * 7919);
