@@ -354,8 +354,7 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
         continue;
       }
       table[at] = n;
-      if (n <= 32) for (let j = 0; j < n; j++) bytes[keyAt + j] = key[j]!;
-      else bytes.set(key, keyAt);
+      bytes.set(key, keyAt);
     }
     this.x.itemGetMany(count, holdMin, text);
     return many;
