@@ -138,9 +138,9 @@ export interface ManyAnswer {
   readonly view: DataView;
   /**
    * Where in `bytes` the text answers start, when the engine writes them (getMany's `text`);
-   * -1 when it never does.
+   * -1 or absent when it never does.
    */
-  readonly text: number;
+  readonly text?: number;
 }
 
 /** A ManyAnswer over `table` (from `base`) and `bytes`, with a DataView of the same bytes. */

@@ -182,7 +182,7 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
     const answer = engine.getMany!(keys, from, count, referenceMin(ctx), text);
     const { table, base, bytes, view } = answer;
     // Where the text not yet appended starts; -1: no text answers.
-    let written = text === 0 ? -1 : answer.text;
+    let written = text === 0 ? -1 : (answer.text ?? -1);
     for (let i = 0, at = base; i < count; i++, at += MANY_STRIDE) {
       const state = table[at + Many.HELD]!;
       if (written >= 0) {
