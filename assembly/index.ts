@@ -188,12 +188,14 @@ export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
     const nkey = load<u32>(rec, MANY_NKEY);
     const it: usize = nkey == 0 || nkey > KEY_MAX ? <usize>0 : itemFindHashed(scratch + IO_MANY_KEYS + i * MANY_KEY_STRIDE, nkey, load<u32>(rec, MANY_ITEM));
     let held = false;
+    let nvalue: u32 = 0;
     let miss = it == 0;
     if (miss) {
       // A key the host could not pass (empty, too long) is not looked up and not counted.
       if (nkey != 0) countGlobal(GS_GET_MISSES);
     } else {
-      held = itNbytes(it) - 2 >= holdMin || itHas(it, ITEM_CHAINED);
+      nvalue = itNbytes(it) - 2;
+      held = nvalue >= holdMin || itHas(it, ITEM_CHAINED);
       if (held && !itHoldable(it)) {
         // limited_get: fetched, then let go as a miss (see itemGet).
         itemBump(it);
@@ -205,8 +207,7 @@ export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
       store<u32>(rec, 0, MANY_ITEM);
       store<u32>(rec, MANY_IN_TABLE, MANY_HELD);
       if (text != 0 && endEach && at + 8 <= textEnd) {
-        store<u64>(at, END_CRLF);
-        at += 5;
+        at = endLine(at);
         store<u32>(rec, MANY_WRITTEN, MANY_HELD);
       }
       store<u32>(rec, <u32>at, MANY_TEXT_END);
@@ -217,7 +218,6 @@ export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
     countClass(cls, CS_GET_HITS);
     itemBump(it);
     if (held) itemHold(it);
-    const nvalue = itNbytes(it) - 2;
     store<u32>(rec, handle(it), MANY_ITEM);
     store<u32>(rec, held ? MANY_HELD_ITEM : MANY_IN_TABLE, MANY_HELD);
     store<u32>(rec, itClientFlags(it), MANY_FLAGS);
@@ -227,14 +227,17 @@ export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
     store<u64>(rec, itCas(it), MANY_CAS);
     if (text != 0 && !held && <u64>at + <u64>nkey + <u64>nvalue + <u64>TEXT_EXTRA <= <u64>textEnd) {
       at = valueBlock(at, it, nkey, nvalue, (text & MANY_TEXT_CAS) != 0);
-      if (endEach) {
-        store<u64>(at, END_CRLF);
-        at += 5;
-      }
+      if (endEach) at = endLine(at);
       store<u32>(rec, MANY_WRITTEN, MANY_HELD);
     }
     store<u32>(rec, <u32>at, MANY_TEXT_END);
   }
+}
+
+/** Writes "END\r\n" at `at` (8 bytes stored: the room must allow for them); returns its end. */
+@inline function endLine(at: usize): usize {
+  store<u64>(at, END_CRLF);
+  return at + 5;
 }
 
 /** Writes an unchained item's "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n" at `at`; returns its end. */

@@ -59,14 +59,18 @@ export class Item {
   ) {}
 }
 
-/** A byte-for-byte string of a key, for use as a Map key. */
+/**
+ * The bytes as one character each: apply takes the typed array as its argument list, where a
+ * spread of it would first build an array (about 150 ns against 550 for 16 bytes).
+ */
+function chars(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
+/** A byte-for-byte string of a key, for use as a Map key (a key, at most 250 bytes, in one call). */
 export function hashKeyOf(key: Uint8Array): string {
-  // A key (at most 250 bytes) in one call: apply takes the typed array as its argument list, where
-  // a spread of it would first build an array (about 150 ns against 550 for a 16-byte key).
-  if (key.length <= 4096) return String.fromCharCode.apply(null, key as unknown as number[]);
+  if (key.length <= 4096) return chars(key);
   let text = '';
-  for (let at = 0; at < key.length; at += 4096) {
-    text += String.fromCharCode(...key.subarray(at, at + 4096));
-  }
+  for (let at = 0; at < key.length; at += 4096) text += chars(key.subarray(at, at + 4096));
   return text;
 }
