@@ -73,6 +73,11 @@ async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+/** Whether the server has written `file` whole (a line ending in LF): it may exist empty first. */
+function written(file: string): boolean {
+  return existsSync(file) && readFileSync(file, 'utf8').endsWith('\n');
+}
+
 function ask(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: '127.0.0.1' }, () => socket.write(line));
@@ -95,11 +100,15 @@ test('serves: MEMCACHED_PORT_FILENAME and -P are written, SIGTERM stops it clean
     stdio: 'ignore',
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await waitFor(() => existsSync(portFile) && existsSync(pidFile));
-  assert.is(readFileSync(portFile, 'utf8'), `TCP INET: ${port}\n`);
-  assert.is(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
-  assert.is(await ask(port, 'version\r\n'), 'VERSION 1.6.18\r\n');
-  child.kill('SIGTERM');
+  try {
+    await waitFor(() => written(portFile) && written(pidFile));
+    assert.is(readFileSync(portFile, 'utf8'), `TCP INET: ${port}\n`);
+    assert.is(readFileSync(pidFile, 'utf8'), `${child.pid}\n`);
+    assert.is(await ask(port, 'version\r\n'), 'VERSION 1.6.18\r\n');
+  } finally {
+    // Also when an assertion failed: a server left running would hold the test run open.
+    child.kill('SIGTERM');
+  }
   assert.is(await exited, 0);
   assert.not.ok(existsSync(pidFile));
 });
@@ -110,7 +119,7 @@ test('-d: the command returns at once and a detached server keeps serving', asyn
   const pidFile = join(dir, 'pid');
   const parent = run('-d', '-p', String(port), '-U', '0', '-l', '127.0.0.1', '-P', pidFile);
   assert.is(parent.status, 0);
-  await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+  await waitFor(() => written(pidFile));
   const pid = Number(readFileSync(pidFile, 'utf8'));
   try {
     assert.is(await ask(port, 'version\r\n'), 'VERSION 1.6.18\r\n');
