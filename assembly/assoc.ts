@@ -84,9 +84,17 @@ export function assocFind(key: usize, nkey: u32, hv: u32): usize {
   return 0;
 }
 
+/**
+ * Links `it` at the end of its chain, so that a chain runs from its oldest item to its newest.
+ * memcached puts a new item first; but the item an eviction unlinks is the oldest there is, which
+ * then ends its chain, and assocDelete must walk the whole chain, a cache miss an item, to find
+ * the link before it. Here that item is usually first. The walk to the end costs a store nothing
+ * new: it has just looked the key up (itemStore), which walked the same chain.
+ */
 export function assocInsert(it: usize, hv: u32): void {
-  const slot = bucket(hv);
-  store<u32>(it, load<u32>(slot), IT_HNEXT);
+  let slot = bucket(hv);
+  for (let cur: usize = load<u32>(slot); cur != 0; cur = load<u32>(slot)) slot = cur + IT_HNEXT;
+  store<u32>(it, 0, IT_HNEXT);
   store<u32>(slot, <u32>it);
   hashItems++;
   if (expanding) {
@@ -115,19 +123,27 @@ export function assocDelete(it: usize, hv: u32): void {
 /** Splits the next n buckets of the smaller table into their two buckets of the larger. */
 function expandStep(n: u32): void {
   const half: u32 = <u32>1 << (hashpower - 1);
-  const mask: u32 = (<u32>1 << hashpower) - 1;
   for (let i: u32 = 0; i < n && expanding; i++) {
     const low = table + (<usize>expandBucket << 2);
+    const high = low + (<usize>half << 2);
     let it: usize = load<u32>(low);
     store<u32>(low, 0);
     // Never part of a smaller table since the region was laid out, but a restored image or a
     // relayout may have left bytes there.
-    store<u32>(low + (<usize>half << 2), 0);
+    store<u32>(high, 0);
+    // Each item goes to the end of its new chain: both keep the old chain's order (assocInsert).
+    let lowEnd = low;
+    let highEnd = high;
     while (it != 0) {
       const next: usize = load<u32>(it, IT_HNEXT);
-      const slot = table + (<usize>(load<u32>(it, IT_HV) & mask) << 2);
-      store<u32>(it, load<u32>(slot), IT_HNEXT);
-      store<u32>(slot, <u32>it);
+      store<u32>(it, 0, IT_HNEXT);
+      if ((load<u32>(it, IT_HV) & half) == 0) {
+        store<u32>(lowEnd, <u32>it);
+        lowEnd = it + IT_HNEXT;
+      } else {
+        store<u32>(highEnd, <u32>it);
+        highEnd = it + IT_HNEXT;
+      }
       it = next;
     }
     expandBucket++;

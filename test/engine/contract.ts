@@ -2302,6 +2302,26 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       assert.ok(buckets.every((b, i) => i === 0 || b >= buckets[i - 1]!), 'buckets in ascending order');
     });
 
+    t('metadump hash: a bucket shared by several keys lists the newest first, also after the table doubled', async () => {
+      const h = await open({ hashpower: 12 });
+      // 2^12 * 1.5 items start a doubling; 2^12 / 2 inserts more finish it.
+      for (const count of [3000, 9000]) {
+        for (let i = count === 3000 ? 0 : 3000; i < count; i++) h.set(keyN('k', i), 'v');
+        const mask = 2 ** h.stat('hash_power_level') - 1;
+        const found = keys(metadump(h, 'hash'));
+        assert.is(found.length, count);
+        let shared = 0;
+        for (let i = 1; i < found.length; i++) {
+          const [a, b] = [found[i - 1]!, found[i]!];
+          if ((murmur3(toBytes(a)) & mask) !== (murmur3(toBytes(b)) & mask)) continue;
+          shared += 1;
+          assert.ok(Number(a.slice(1)) > Number(b.slice(1)), `${a} (newer) before ${b} in their bucket`);
+        }
+        assert.ok(shared > 100, `buckets shared by several keys: ${shared}`);
+      }
+      assert.is(h.stat('hash_power_level'), 13, 'the table doubled');
+    });
+
     t('crawl without a visit (autoexpire) unlinks the expired and flushed items no one holds', async () => {
       const h = await open();
       // The expired items are in the middle of COLD, out of the maintainer's reach: 20 live ones

@@ -565,13 +565,14 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       crawlInTurns(classes, 0, (clsid, segment) => x.lruTail(clsid, segment), (item) => x.lruPrev(item), each);
       return Status.SUCCESS;
     }
+    // A chain runs oldest first (the module's assocInsert); memcached's newest first, which is
+    // the order each bucket is visited in. `each` may unlink the item it is given, never another.
     const buckets = 2 ** this.hashPower();
+    const chain: number[] = [];
     for (let b = 0; b < buckets; b++) {
-      for (let item = x.assocBucket(b); item !== 0; ) {
-        const next = x.assocChainNext(item);
-        each(item);
-        item = next;
-      }
+      for (let item = x.assocBucket(b); item !== 0; item = x.assocChainNext(item)) chain.push(item);
+      for (let i = chain.length - 1; i >= 0; i--) each(chain[i]!);
+      chain.length = 0;
     }
     return Status.SUCCESS;
   }
