@@ -88,8 +88,8 @@ export function assocFind(key: usize, nkey: u32, hv: u32): usize {
  * Links `it` at the end of its chain, so that a chain runs from its oldest item to its newest.
  * memcached puts a new item first; but the item an eviction unlinks is the oldest there is, which
  * then ends its chain, and assocDelete must walk the whole chain, a cache miss an item, to find
- * the link before it. Here that item is usually first. The walk to the end costs a store nothing
- * new: it has just looked the key up (itemStore), which walked the same chain.
+ * the link before it. Here that item is usually first. The walk to the end costs a store little:
+ * it has just looked the key up (itemStore), along the same chain up to the key's old item if any.
  */
 export function assocInsert(it: usize, hv: u32): void {
   let slot = bucket(hv);
