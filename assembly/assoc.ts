@@ -85,6 +85,16 @@ export function assocFind(key: usize, nkey: u32, hv: u32): usize {
 }
 
 /**
+ * The link in hv's chain (its bucket, or an item's IT_HNEXT) that holds `target`, or the chain's
+ * last link (holding 0) if no link does: with 0, where an item is appended.
+ */
+@inline function linkTo(hv: u32, target: usize): usize {
+  let slot = bucket(hv);
+  for (let cur: usize = load<u32>(slot); cur != target && cur != 0; cur = load<u32>(slot)) slot = cur + IT_HNEXT;
+  return slot;
+}
+
+/**
  * Links `it` at the end of its chain, so that a chain runs from its oldest item to its newest.
  * memcached puts a new item first; but the item an eviction unlinks is the oldest there is, which
  * then ends its chain, and assocDelete must walk the whole chain, a cache miss an item, to find
@@ -92,8 +102,7 @@ export function assocFind(key: usize, nkey: u32, hv: u32): usize {
  * it has just looked the key up (itemStore), along the same chain up to the key's old item if any.
  */
 export function assocInsert(it: usize, hv: u32): void {
-  let slot = bucket(hv);
-  for (let cur: usize = load<u32>(slot); cur != 0; cur = load<u32>(slot)) slot = cur + IT_HNEXT;
+  const slot = linkTo(hv, 0);
   store<u32>(it, 0, IT_HNEXT);
   store<u32>(slot, <u32>it);
   hashItems++;
@@ -108,13 +117,8 @@ export function assocInsert(it: usize, hv: u32): void {
 }
 
 export function assocDelete(it: usize, hv: u32): void {
-  let slot = bucket(hv);
-  let cur: usize = load<u32>(slot);
-  while (cur != 0 && cur != it) {
-    slot = cur + IT_HNEXT;
-    cur = load<u32>(slot);
-  }
-  assert(cur == it, 'assocDelete: item not in its chain');
+  const slot = linkTo(hv, it);
+  assert(load<u32>(slot) == <u32>it, 'assocDelete: item not in its chain');
   store<u32>(slot, load<u32>(it, IT_HNEXT));
   store<u32>(it, 0, IT_HNEXT);
   hashItems--;

@@ -206,7 +206,7 @@ export function itemGetMany(n: u32, holdMin: u32, text: u32): void {
     if (miss) {
       store<u32>(rec, 0, MANY_ITEM);
       store<u32>(rec, MANY_IN_TABLE, MANY_HELD);
-      if (text != 0 && endEach && at + 8 <= textEnd) {
+      if (endEach && at + 8 <= textEnd) {
         at = endLine(at);
         store<u32>(rec, MANY_WRITTEN, MANY_HELD);
       }
