@@ -28,10 +28,16 @@ const SPACE = 0x20;
 const BY_REFERENCE = 4096;
 /** Set data with this much still to come is read by the kernel straight into its slot, as wasmcached reads into the item. */
 const READ_INTO_MIN = 16 * 1024;
+/**
+ * Each slot's bytes beyond its value: the CRLF, and a byte that a read into the slot asks for
+ * too, as wasmcached's read into an item does (a read that gets all the rest is then shorter than
+ * asked, and libuv does not read again at once); when the client sent it, it starts the next line.
+ */
+const SLOT_EXTRA = 3;
 const END = encodeAscii('END\r\n');
 const STORED = encodeAscii('STORED\r\n');
 
-/** The value table: `slots` slots of a value and its CRLF each, made at the first set (every value of a run has one length). */
+/** The value table: `slots` slots of a value, its CRLF and a byte more each, made at the first set (every value of a run has one length). */
 class Table {
   readonly slots: number;
   readonly bytes: Uint8Array;
@@ -42,8 +48,8 @@ class Table {
     megabytes: number,
     readonly valueLength: number,
   ) {
-    this.slots = Math.max(1, Math.floor((megabytes * 1024 * 1024) / (valueLength + 2)));
-    this.bytes = new Uint8Array(this.slots * (valueLength + 2));
+    this.slots = Math.max(1, Math.floor((megabytes * 1024 * 1024) / (valueLength + SLOT_EXTRA)));
+    this.bytes = new Uint8Array(this.slots * (valueLength + SLOT_EXTRA));
     this.filled = new Uint8Array(this.slots);
   }
 
@@ -58,7 +64,7 @@ class Table {
   }
 
   at(slot: number): number {
-    return slot * (this.valueLength + 2);
+    return slot * (this.valueLength + SLOT_EXTRA);
   }
 }
 
@@ -102,7 +108,7 @@ class FloorConnection {
         if (this.dataLeft === 0) {
           if (!this.setDone()) return this.close();
         } else if (this.dataLeft >= READ_INTO_MIN && pos === end) {
-          this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft));
+          this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft + 1));
         }
         continue;
       }

@@ -80,7 +80,8 @@ export interface ItemInfo {
   /**
    * How many bytes just after the value, in valueBytes, are the item's own room that the client
    * storing it (the allocate, fill, store sequence) may write: a text set's line end is read
-   * there with its value, as memcached reads the data and its CRLF into the item together. The
+   * there with its value, as memcached reads the data and its CRLF into the item together, and
+   * a byte of what follows when the room has it (the server parses it from there at once). The
    * engine keeps nothing there that a store needs: an item with anything but CRLF there is
    * released, not stored. 0 when there is no such room.
    */

@@ -107,6 +107,16 @@ export interface Transport {
 
 /** Value bytes still to come at or beyond which they are read straight into the item. */
 const READ_INTO_MIN = 16 * 1024;
+/**
+ * What a read straight into a text item asks for beyond the value: its CRLF and one byte more,
+ * where the item has the room. A read that gets all the rest then is shorter than asked, and
+ * libuv waits for the socket to be readable again; a read that fills what it asked for makes
+ * libuv read again at once, which after an unpipelined set finds nothing (EAGAIN): a syscall per
+ * large set that memcached does not make. The byte more, when the client sent one, is the start
+ * of its next command, parsed from there (and copied out, as any line cut by a read is) before
+ * anything can reuse the item's memory: a single byte is at most an empty line.
+ */
+const READ_INTO_BEYOND = 3;
 
 /** Why reading is paused (a bit each). */
 const PAUSED_YIELD = 1;
@@ -158,7 +168,7 @@ export class Connection {
   private valueBytes: Uint8Array = new Uint8Array(0);
   private valueAt = 0;
   private valueLength = 0;
-  /** Bytes after the value the CRLF of a text item's data may be read into with it (ItemInfo.valueRoom). */
+  /** Bytes after the value that a read into a text item asks for with it (READ_INTO_BEYOND, as ItemInfo.valueRoom allows). */
   private valueRoom = 0;
   private filled = 0;
   private tail = 0;
@@ -541,7 +551,7 @@ export class Connection {
     this.valueBytes = bytes;
     this.valueAt = at;
     this.valueLength = length;
-    this.valueRoom = sink === Sink.TEXT_ITEM && room >= 2 ? 2 : 0;
+    this.valueRoom = sink === Sink.TEXT_ITEM && room >= 2 ? Math.min(room, READ_INTO_BEYOND) : 0;
     this.filled = 0;
     this.tail = 0;
     this.tailOk = true;
@@ -686,7 +696,7 @@ export class Connection {
       if (left === 0) {
         if (this.sink !== Sink.TEXT_ITEM) this.valueRead();
       } else if (left >= READ_INTO_MIN && this.transport.readInto !== undefined && pos + n === end) {
-        // With the CRLF, where the item has room for it: the read that ends the value ends the data.
+        // With the CRLF (and a byte more), where the item has room: the read that ends the value ends the data.
         this.transport.readInto(value.subarray(at + n, at + n + left + this.valueRoom));
       }
       return pos + n;

@@ -277,41 +277,35 @@ for (const transport of ['handles', 'net'] as const) {
   });
 
   if (transport === 'handles') {
-    test('handles: long values are read into their items, moving the reads by onread’s return, not by stacking a listener per value', async () => {
+    /** Runs `check` with a connection (`writer`) whose server handle is watched (spy.served[0]). */
+    const withWatchedWriter = async (check: (writer: Client, spy: HandleSpy) => Promise<void>) => {
       const s = await serve();
       const c = await Client.open(s.port);
-      // Served (its listener made) before the counting starts.
+      // Served (its listener made) before the watching starts.
       assert.match(await c.request('version\r\n'), /^VERSION /);
-      // The client's handle is a TCP handle too: its prototype chain holds the server handles' methods.
-      const handle = (c.socket as unknown as { _handle: object })._handle;
-      const owner = (name: string): Record<string, unknown> => {
-        for (let p: object | null = handle; p !== null; p = Object.getPrototypeOf(p) as object | null) {
-          if (Object.getOwnPropertyDescriptor(p, name) !== undefined) return p as Record<string, unknown>;
-        }
-        throw new Error(`no ${name} on a TCP handle`);
-      };
-      const useOwner = owner('useUserBuffer');
-      const useUserBuffer = useOwner.useUserBuffer as (this: object, b: Uint8Array) => void;
-      const served: object[] = [];
-      useOwner.useUserBuffer = function (this: object, b: Uint8Array) {
-        served.push(this);
-        useUserBuffer.call(this, b);
-      };
+      const spy = spyOnServedHandles(c);
       try {
         const writer = await Client.open(s.port);
         assert.match(await writer.request('version\r\n'), /^VERSION /);
-        assert.is(served.length, 1, 'one connection served');
+        assert.is(spy.served.length, 1, 'one connection served');
+        await check(writer, spy);
+        writer.close();
+      } finally {
+        spy.restore();
+        c.close();
+        await s.close();
+      }
+    };
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+    test('handles: long values are read into their items, moving the reads by onread’s return, not by stacking a listener per value', () =>
+      withWatchedWriter(async (writer, spy) => {
         // Count the reads moved by onread's return (into an item, back to the shared buffer).
         let moved = 0;
-        const h = served[0] as { onread: (this: unknown) => unknown };
-        const onread = h.onread;
-        h.onread = function (this: unknown) {
-          const next = onread.call(this);
+        spy.onRead(spy.served[0]!, (next) => {
           if (next instanceof Uint8Array) moved++;
-          return next;
-        };
+        });
         const value = Buffer.from(Array.from({ length: 100_000 }, (_, i) => 0x21 + ((i * 13) % 90)));
-        const pause = () => new Promise((resolve) => setTimeout(resolve, 2));
         for (let i = 0; i < 20; i++) {
           writer.send(`set v${i} 0 0 ${value.length}\r\n`);
           writer.send(value.subarray(0, 1000));
@@ -325,15 +319,49 @@ for (const transport of ['handles', 'net'] as const) {
           assert.ok(reply === `VALUE v${i} 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`, `v${i} whole`);
         }
         // One listener, made at the connection's start; each value's reads went into it and back.
-        assert.is(served.length, 1, 'useUserBuffer calls');
+        assert.is(spy.served.length, 1, 'useUserBuffer calls');
         assert.ok(moved >= 2 * 20, `reads moved ${moved} times`);
-        writer.close();
-      } finally {
-        useOwner.useUserBuffer = useUserBuffer;
-        c.close();
-        await s.close();
-      }
-    });
+      }));
+
+    test('handles: a read into an item asks for a byte past the CRLF: no empty read after a long set, and a next command cut there is whole', () =>
+      withWatchedWriter(async (writer, spy) => {
+        // Reads that found nothing (EAGAIN): libuv reads again at once after a read that filled
+        // what it asked for, so a read into the item of exactly the rest of the data is one.
+        let empty = 0;
+        spy.onRead(spy.served[0]!, () => {
+          if (streamState.state[streamState.kRead] === 0) empty++;
+        });
+        const value = Buffer.from(Array.from({ length: 100_000 }, (_, i) => 0x21 + ((i * 11) % 90)));
+        const start = `${value.subarray(0, 1000).toString('latin1')}`;
+        for (let i = 0; i < 20; i++) {
+          writer.send(`set w${i} 0 0 ${value.length}\r\n${start}`);
+          await pause();
+          assert.is(await writer.request(Buffer.concat([value.subarray(1000), Buffer.from('\r\n')])), 'STORED\r\n');
+        }
+        // 20 with a read of exactly the rest; a stray one may come of a read that ended the
+        // shared buffer just where the client's bytes did.
+        assert.ok(empty <= 2, `${empty} empty reads after 20 long sets`);
+        // The next command right behind the data: its first byte is read into the item's room.
+        const whole = (key: string) => `VALUE ${key} 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`;
+        const cases: Array<[next: string, rest: string, reply: string]> = [
+          ['get w0\r\n', '', `STORED\r\n${whole('w0')}`],
+          ['\r\n', '', 'STORED\r\nERROR\r\n'],
+          ['mn\r\n', '', 'STORED\r\nMN\r\n'],
+          // Cut after its first byte: the rest comes once STORED is in.
+          ['g', 'et x\r\n', whole('x')],
+        ];
+        for (const [next, rest, reply] of cases) {
+          writer.send(`set x 0 0 ${value.length}\r\n${start}`);
+          await pause();
+          writer.send(Buffer.concat([value.subarray(1000), Buffer.from(`\r\n${next}`)]));
+          if (rest !== '') {
+            assert.is(await writer.until('STORED\r\n'), 'STORED\r\n');
+            writer.send(rest);
+          }
+          const got = await writer.until(reply.slice(-5));
+          assert.ok(got === reply, `${JSON.stringify(next)} after the data: ${got.slice(0, 40)}...${got.slice(-20)}`);
+        }
+      }));
   }
 
   test(`${transport}: a read shorter than the last sees none of its bytes (the read buffer is shared and reused)`, async () => {
@@ -366,6 +394,56 @@ for (const transport of ['handles', 'net'] as const) {
     good.close();
     await s.close();
   });
+}
+
+interface HandleSpy {
+  /** The server's handles, in the order they started being read. */
+  served: object[];
+  /** Calls `seen` after each of the handle's reads with what its onread returned. */
+  onRead(h: object, seen: (next: unknown) => void): void;
+  restore(): void;
+}
+
+/** The stream bindings' read state: what a handle's onread reads the result of its read from. */
+const streamState = (() => {
+  const b = (process as unknown as { binding(name: string): { streamBaseState: Int32Array; kReadBytesOrError: number } }).binding('stream_wrap');
+  return { state: b.streamBaseState, kRead: b.kReadBytesOrError };
+})();
+
+/**
+ * Records the server's TCP handles as each starts being read (useUserBuffer, once a connection),
+ * found on the prototype chain of the client's own handle (`c`), and lets a test watch a served
+ * handle's reads; `restore` puts the prototype's method back.
+ */
+function spyOnServedHandles(c: Client): HandleSpy {
+  const handle = (c.socket as unknown as { _handle: object })._handle;
+  let owner: Record<string, unknown> | undefined;
+  for (let p: object | null = handle; p !== null && owner === undefined; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.getOwnPropertyDescriptor(p, 'useUserBuffer') !== undefined) owner = p as Record<string, unknown>;
+  }
+  if (owner === undefined) throw new Error('no useUserBuffer on a TCP handle');
+  const proto = owner;
+  const useUserBuffer = proto.useUserBuffer as (this: object, b: Uint8Array) => void;
+  const served: object[] = [];
+  proto.useUserBuffer = function (this: object, b: Uint8Array) {
+    served.push(this);
+    useUserBuffer.call(this, b);
+  };
+  return {
+    served,
+    onRead(h: object, seen: (next: unknown) => void): void {
+      const target = h as { onread: (this: unknown) => unknown };
+      const onread = target.onread;
+      target.onread = function (this: unknown) {
+        const next = onread.call(this);
+        seen(next);
+        return next;
+      };
+    },
+    restore: () => {
+      proto.useUserBuffer = useUserBuffer;
+    },
+  };
 }
 
 test.run();

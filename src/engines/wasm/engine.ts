@@ -157,6 +157,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
   /** getMany's answer: the IO_MANY records, read in place. */
   private many!: ManyAnswer;
   private lastNow = -1;
+  /** Each class's chunk size (index: class id), as the layout made them: an item's room ends its chunk. */
+  private chunkSizes = new Uint32Array(0);
   private readonly server: ServerApi;
   /** Values of chained items being received: written here, scattered into chunks at store. */
   private readonly staged = new Map<ItemHandle, Uint8Array>();
@@ -220,7 +222,11 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       settings.slabChunkMax, settings.useCas ? 1 : 0, settings.eviction ? 1 : 0, settings.hashpower,
       settings.hotLruPct, settings.warmLruPct, this.trackSizes ? 1 : 0,
     );
-    if (classes >= 0) this.applyTuning();
+    if (classes >= 0) {
+      this.applyTuning();
+      this.chunkSizes = new Uint32Array(classes + 1);
+      for (let cls = 1; cls <= classes; cls++) this.chunkSizes[cls] = this.chunkSize(cls);
+    }
     return classes;
   }
 
@@ -511,8 +517,8 @@ export class WasmEngine implements EngineHandle, SlabStatsSource {
       info.valueBytes = this.bytes;
       info.valueOffset = dataOffset(keyAt, nkey, flags);
       info.nvalue = v.getUint32(at + IT_NBYTES, true) - 2;
-      // The CRLF the item keeps after its value (written at allocation).
-      info.valueRoom = 2;
+      // The CRLF the item keeps after its value (written at allocation), then the chunk's slack.
+      info.valueRoom = at + this.chunkSizes[info.clsid]! - (info.valueOffset + info.nvalue);
     }
   }
 
