@@ -82,8 +82,12 @@ export class Output {
   private readonly one: Uint8Array[] = [new Uint8Array(0)];
   /** Whether a take from this chunk is still being written (see keepTaken). */
   private pinned = false;
-  /** one[0]'s view: the same part as the last take (replies of one size, recycled) reuses it. */
-  private readonly oneWindow = new Window();
+  /**
+   * one[0]'s views: a take of the same part as one of the last two (replies of one size, recycled)
+   * reuses its view; two, so that a mix of two sizes (hits and STORED) makes none.
+   */
+  private oneWindow = new Window();
+  private otherWindow = new Window();
   private partBytes = 0;
   /** Start of the bytes not yet taken. */
   private start = 0;
@@ -227,6 +231,12 @@ export class Output {
     let taken: Uint8Array[];
     if (this.parts.length === 0 && this.end > this.start) {
       taken = this.one;
+      if (!this.oneWindow.holds(this.chunk, this.start, this.end)) {
+        // The other view, or a new one in the place of the one used longer ago.
+        const other = this.otherWindow;
+        this.otherWindow = this.oneWindow;
+        this.oneWindow = other;
+      }
       taken[0] = this.oneWindow.of(this.chunk, this.start, this.end);
     } else {
       taken = this.parts;

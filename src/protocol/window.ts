@@ -10,6 +10,11 @@ export class Window {
   private start = 0;
   private view: Uint8Array = EMPTY;
 
+  /** Whether `of` would hand out the view made before for buf[start, end). */
+  holds(buf: Uint8Array, start: number, end: number): boolean {
+    return this.parent === buf && this.start === start && this.view.length === end - start;
+  }
+
   /** buf[start, end) as a view. */
   of(buf: Uint8Array, start: number, end: number): Uint8Array {
     if (this.parent !== buf || this.start !== start || this.view.length !== end - start) {

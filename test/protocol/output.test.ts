@@ -91,4 +91,27 @@ test('a take still being written is not overwritten: recycle after keepTaken lea
   assert.is(again[0]!.byteOffset, 0, 'the new chunk is written from its start');
 });
 
+test('takes of recycled replies of two sizes reuse their two views, and hand out the right bytes', () => {
+  const out = new Output();
+  const reply = (text: string): Uint8Array => {
+    out.ascii(text);
+    const part = out.take()[0]!;
+    out.recycle();
+    return part;
+  };
+  const hit = reply('VALUE k 0 1\r\nx\r\nEND\r\n');
+  const stored = reply('STORED\r\n');
+  for (let i = 0; i < 3; i++) {
+    const again = reply(`VALUE k 0 1\r\n${i}\r\nEND\r\n`);
+    assert.is(again, hit, `hit ${i}: its view again`);
+    assert.equal([...again], ascii(`VALUE k 0 1\r\n${i}\r\nEND\r\n`), `hit ${i}: the bytes just written`);
+    assert.is(reply('STORED\r\n'), stored, `stored ${i}: its view again`);
+  }
+  // A third size takes the place of the one used longer ago (the hit's).
+  const deleted = reply('DELETED\r\n');
+  assert.is(reply('STORED\r\n'), stored);
+  assert.is(reply('DELETED\r\n'), deleted);
+  assert.is.not(reply('VALUE k 0 1\r\nz\r\nEND\r\n'), hit, 'the hit view was replaced');
+});
+
 test.run();
