@@ -80,9 +80,14 @@ export function connectionOver(engine: EngineHandle, api: ServerApi, options: Pa
 /**
  * One more Connection on a server's state, over a fake transport that records what it sends.
  * With `reportsWrites` it can tell when a write is done (afterWrite), as the socket transports
- * can, so that long values go out by reference.
+ * can, so that long values go out by reference. `read` feeds it as the stream handles do: into
+ * one shared buffer, reused read after read, or where the connection asked during the last read
+ * (readInto).
  */
 export function recordedConnection(state: ServerState, reqsPerEvent = 20, reportsWrites = false) {
+  const shared = new Uint8Array(16 * 1024);
+  let next: Uint8Array | undefined;
+  let inRead = false;
   const sent: number[] = [];
   /** How many parts each send had. */
   const sends: number[] = [];
@@ -100,10 +105,24 @@ export function recordedConnection(state: ServerState, reqsPerEvent = 20, report
     },
   };
   if (reportsWrites) transport.afterWrite = (done) => done();
+  transport.readInto = (target) => {
+    if (inRead) next = target;
+  };
   const conn = new Connection(state, transport, reqsPerEvent);
   return {
     conn,
     sends,
+    /** One read of at most `most` bytes of `bytes`, from their start; returns how many it took. */
+    read(bytes: Uint8Array, most: number): number {
+      const into = next ?? shared;
+      next = undefined;
+      const n = Math.min(most, bytes.length, into.length);
+      into.set(bytes.subarray(0, n));
+      inRead = true;
+      conn.receive(into, n);
+      inRead = false;
+      return n;
+    },
     /** Everything sent since the last call, as latin1. */
     reply: (): string => Buffer.from(sent.splice(0)).toString('latin1'),
     /**
