@@ -324,6 +324,51 @@ export function engineContract(name: EngineName, baseConfig: ConfigInput = {}): 
       }
     });
 
+    t('the room after a value (ItemInfo.valueRoom) is the item\'s own: CRLF there, then anything, disturbs no other item', async () => {
+      const h = await open();
+      const info = createItemInfo();
+      const rooms: number[] = [];
+      const written: Array<[string, Uint8Array, number]> = [];
+      // Values that fill their class exactly (no slack) and ones a byte to a few hundred short of it.
+      for (const [i, cls] of DEFAULT_CLASSES.slice(0, 30).entries()) {
+        for (const short of [0, 1, 3, 200]) {
+          const flags = i % 2 === 0 ? 0 : i + 1;
+          const key = `room-${i}-${short}`;
+          const nbytes = cls.size - modelNtotal(key.length, 0, flags) - short;
+          if (nbytes < 0) continue;
+          const value = pattern(nbytes, i * 7 + short + 1);
+          const item = h.allocate(key, nbytes, flags);
+          h.engine.getItemInfo(item, info, false);
+          const room = info.valueRoom;
+          rooms.push(room);
+          assert.ok(room === 0 || room >= 2, `${key}: room ${room}`);
+          const end = info.valueOffset + info.nvalue;
+          info.valueBytes.set(value, info.valueOffset);
+          if (room >= 2) {
+            info.valueBytes[end] = 0x0d;
+            info.valueBytes[end + 1] = 0x0a;
+            info.valueBytes.fill(0xee, end + 2, end + room);
+          } else {
+            h.engine.itemValue(item).set(value);
+          }
+          isStatus(h.engine.store(item, SET, 0n) as Status, Status.SUCCESS, `${key}: store`);
+          h.release(item);
+          written.push([key, value, flags]);
+        }
+      }
+      for (const [key, value, flags] of written) {
+        const got = h.get(key);
+        assert.ok(got !== undefined, `${key}: stored`);
+        sameBytes(got.bytes, value, key);
+        assert.is(got.flags, flags, `${key}: flags`);
+      }
+      // An engine with room gives a value that fills its chunk its CRLF's 2 bytes, and more to
+      // one that does not.
+      if (rooms.some((room) => room > 0)) {
+        assert.ok(rooms.includes(2) && rooms.some((room) => room > 2), `rooms seen: ${[...new Set(rooms)].sort((a, b) => a - b).join(' ')}`);
+      }
+    });
+
     t('a stored item reads back its class through get', async () => {
       const h = await open();
       const value = 'v'.repeat(DEFAULT_CLASSES[4]!.size - modelNtotal(3, 0, 7)); // exactly class 5
