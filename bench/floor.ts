@@ -34,6 +34,8 @@ const READ_INTO_MIN = 16 * 1024;
  * asked, and libuv does not read again at once); when the client sent it, it starts the next line.
  */
 const SLOT_EXTRA = 3;
+/** After a set of READ_INTO_MIN bytes or more, the next read asks for this much at most, as wasmcached's does. */
+const SHORT_READ = new Uint8Array(2048);
 const END = encodeAscii('END\r\n');
 const STORED = encodeAscii('STORED\r\n');
 
@@ -79,6 +81,8 @@ class FloorConnection {
   private slot = 0;
   private dataLeft = 0;
   private dataAt = 0;
+  /** The last set's value was READ_INTO_MIN bytes or more. */
+  private longSets = false;
 
   constructor(
     private readonly peer: Peer,
@@ -122,6 +126,7 @@ class FloorConnection {
       pos = lf + 1;
     }
     this.flush();
+    if (this.longSets && this.dataLeft === 0 && this.partial === undefined && length < chunk.length) this.peer.readInto?.(SHORT_READ);
   }
 
   /** One command line, buf[pos, end) without its line end; false: not one the floor answers. */
@@ -150,6 +155,7 @@ class FloorConnection {
       this.slot = table.slotOf(buf, pos + 4, keyEnd);
       this.dataAt = table.at(this.slot);
       this.dataLeft = n + 2;
+      this.longSets = n >= READ_INTO_MIN;
       return true;
     }
     if (startsWith(buf, pos, end, 'stats')) {

@@ -117,6 +117,15 @@ const READ_INTO_MIN = 16 * 1024;
  * anything can reuse the item's memory: a single byte is at most an empty line.
  */
 const READ_INTO_BEYOND = 3;
+/**
+ * After a store of READ_INTO_MIN bytes or more, a connection's next read asks for this much at
+ * most (a shared buffer, valid during the read as the transport's is): the next long store's
+ * line then comes with little of its value, which is copied into the item, and the kernel reads
+ * the rest into the item itself. From a read of the transport's 16 KB, up to 16 KB of the value
+ * was copied (memcached does as much: its first read of a command is 16 KB). A read that fills
+ * this buffer is followed at once by one into the transport's, and is not asked for again then.
+ */
+const SHORT_READ = new Uint8Array(2048);
 
 /** Why reading is paused (a bit each). */
 const PAUSED_YIELD = 1;
@@ -195,6 +204,8 @@ export class Connection {
   private readonly getWindows: Window[] = [];
   /** The view of the read buffer a value is copied from (a steady load of stores asks for the same one). */
   private readonly valueInput = new Window();
+  /** The last store's value was READ_INTO_MIN bytes or more: reads ask for SHORT_READ at most. */
+  private longStores = false;
 
   constructor(
     server: ServerState,
@@ -241,6 +252,10 @@ export class Connection {
     }
     this.run(input, end);
     this.flush();
+    // The input is used up at a command's start, and the read was not cut by the buffer's end.
+    if (this.longStores && this.state === State.COMMAND && this.pendingBytes === 0 && this.rest === undefined && length < chunk.length && !this.closed) {
+      this.transport.readInto?.(SHORT_READ);
+    }
   }
 
   /** Input held for a line that has not ended or a yield (bounded by LINE_MAX_GET). */
@@ -563,6 +578,7 @@ export class Connection {
   private startItemValue(sink: Sink, item: ItemHandle): void {
     const info = this.ctx.info;
     this.ctx.engine.getItemInfo(item, info, false);
+    this.longStores = info.nvalue >= READ_INTO_MIN;
     this.startValue(sink, info.valueBytes, info.valueOffset, info.nvalue, item, info.valueRoom);
   }
 

@@ -362,6 +362,31 @@ for (const transport of ['handles', 'net'] as const) {
           assert.ok(got === reply, `${JSON.stringify(next)} after the data: ${got.slice(0, 40)}...${got.slice(-20)}`);
         }
       }));
+
+    test('handles: after a long store the next read asks for 2 KB at most, so the kernel reads all but that much of the next long value into its item', () =>
+      withWatchedWriter(async (writer, spy) => {
+        // The lengths of the buffers onread moved the reads to: the short buffer, an item's rest.
+        const targets: number[] = [];
+        spy.onRead(spy.served[0]!, (next) => {
+          if (next instanceof Uint8Array) targets.push(next.length);
+        });
+        const value = Buffer.from(Array.from({ length: 100_000 }, (_, i) => 0x21 + ((i * 17) % 90)));
+        const longSet = (key: string) => Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]);
+        assert.is(await writer.request(longSet('first')), 'STORED\r\n');
+        assert.ok(targets.includes(2048), `a 2 KB read asked for after the first long set: ${targets.join(' ')}`);
+        targets.length = 0;
+        assert.is(await writer.request(longSet('second')), 'STORED\r\n');
+        // The item's rest: the value and CRLF, and the byte past them, less what the 2 KB read brought.
+        const rest = Math.max(...targets);
+        assert.ok(rest > value.length - 2048 && rest <= value.length + 3, `read into the item: ${rest} bytes (${targets.join(' ')})`);
+        const reply = await writer.request('get second\r\n', 'END\r\n');
+        assert.ok(reply === `VALUE second 0 ${value.length}\r\n${value.toString('latin1')}\r\nEND\r\n`, 'second whole');
+        // A short store ends it: the next long value's first read is the transport's 16 KB again.
+        assert.is(await writer.request('set short 0 0 1\r\nx\r\n'), 'STORED\r\n');
+        targets.length = 0;
+        assert.is(await writer.request(longSet('third')), 'STORED\r\n');
+        assert.ok(Math.max(...targets) < value.length - 8 * 1024, `read into the item after a short store: ${targets.join(' ')}`);
+      }));
   }
 
   test(`${transport}: a read shorter than the last sees none of its bytes (the read buffer is shared and reused)`, async () => {
