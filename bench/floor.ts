@@ -18,7 +18,7 @@ import { createServer, type Socket } from 'node:net';
 import { parseI32 } from '../src/protocol/numbers.ts';
 import { Output, encodeAscii } from '../src/protocol/output.ts';
 import { valueLine } from '../src/protocol/text/reply.ts';
-import { Sent } from '../src/server/connection.ts';
+import { READ_INTO_BEYOND, READ_INTO_MIN, SHORT_READ_BYTES, Sent } from '../src/server/connection.ts';
 import { adoptConnections, socketPeer, type Peer } from '../src/server/stream-handle.ts';
 
 const LF = 0x0a;
@@ -26,16 +26,15 @@ const CR = 0x0d;
 const SPACE = 0x20;
 /** Values this long or longer go out by reference, as wasmcached's do (its copy limit). */
 const BY_REFERENCE = 4096;
-/** Set data with this much still to come is read by the kernel straight into its slot, as wasmcached reads into the item. */
-const READ_INTO_MIN = 16 * 1024;
 /**
- * Each slot's bytes beyond its value: the CRLF, and a byte that a read into the slot asks for
- * too, as wasmcached's read into an item does (a read that gets all the rest is then shorter than
- * asked, and libuv does not read again at once); when the client sent it, it starts the next line.
+ * Each slot's bytes beyond its value. Set data with READ_INTO_MIN bytes or more still to come is
+ * read by the kernel straight into its slot, as wasmcached reads into the item, with what
+ * wasmcached's read asks for past the value (READ_INTO_BEYOND: the CRLF and a byte more, which,
+ * when the client sent it, starts the next line).
  */
-const SLOT_EXTRA = 3;
+const SLOT_EXTRA = READ_INTO_BEYOND;
 /** After a set of READ_INTO_MIN bytes or more, the next read asks for this much at most, as wasmcached's does. */
-const SHORT_READ = new Uint8Array(2048);
+const SHORT_READ = new Uint8Array(SHORT_READ_BYTES);
 const END = encodeAscii('END\r\n');
 const STORED = encodeAscii('STORED\r\n');
 
@@ -112,7 +111,8 @@ class FloorConnection {
         if (this.dataLeft === 0) {
           if (!this.setDone()) return this.close();
         } else if (this.dataLeft >= READ_INTO_MIN && pos === end) {
-          this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft + 1));
+          // dataLeft counts the CRLF.
+          this.peer.readInto?.(bytes.subarray(this.dataAt, this.dataAt + this.dataLeft - 2 + SLOT_EXTRA));
         }
         continue;
       }

@@ -17,7 +17,7 @@ export class Window {
 
   /** buf[start, end) as a view. */
   of(buf: Uint8Array, start: number, end: number): Uint8Array {
-    if (this.parent !== buf || this.start !== start || this.view.length !== end - start) {
+    if (!this.holds(buf, start, end)) {
       this.parent = buf;
       this.start = start;
       this.view = buf.subarray(start, end);

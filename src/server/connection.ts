@@ -106,7 +106,7 @@ export interface Transport {
 }
 
 /** Value bytes still to come at or beyond which they are read straight into the item. */
-const READ_INTO_MIN = 16 * 1024;
+export const READ_INTO_MIN = 16 * 1024;
 /**
  * What a read straight into a text item asks for beyond the value: its CRLF and one byte more,
  * where the item has the room. A read that gets all the rest then is shorter than asked, and
@@ -116,7 +116,7 @@ const READ_INTO_MIN = 16 * 1024;
  * of its next command, parsed from there (and copied out, as any line cut by a read is) before
  * anything can reuse the item's memory: a single byte is at most an empty line.
  */
-const READ_INTO_BEYOND = 3;
+export const READ_INTO_BEYOND = 3;
 /**
  * After a store of READ_INTO_MIN bytes or more, a connection's next read asks for this much at
  * most (a shared buffer, valid during the read as the transport's is): the next long store's
@@ -125,7 +125,8 @@ const READ_INTO_BEYOND = 3;
  * was copied (memcached does as much: its first read of a command is 16 KB). A read that fills
  * this buffer is followed at once by one into the transport's, and is not asked for again then.
  */
-const SHORT_READ = new Uint8Array(2048);
+export const SHORT_READ_BYTES = 2048;
+const SHORT_READ = new Uint8Array(SHORT_READ_BYTES);
 
 /** Why reading is paused (a bit each). */
 const PAUSED_YIELD = 1;

@@ -85,7 +85,7 @@ function loadBindings(): StreamBindings | undefined {
 }
 
 /** Bytes read at most per read call (memcached reads 16 KB at a time too); every connection's reads share one buffer this size. */
-const READ_BUFFER_BYTES = 16 * 1024;
+export const READ_BUFFER_BYTES = 16 * 1024;
 /** Queued write bytes beyond which a connection stops being read (net.Socket's highWaterMark). */
 const WRITE_HIGH_WATER = 16 * 1024;
 

@@ -5,6 +5,7 @@ import { createSocket } from 'node:dgram';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LINE_MAX_GET } from '../../src/server/connection.ts';
+import { READ_BUFFER_BYTES } from '../../src/server/stream-handle.ts';
 import { Client, fakeConnection, startServer } from './serve.ts';
 import { rng } from './random.ts';
 
@@ -190,7 +191,7 @@ test('long stores read straight into their items, 150 sessions: fed in random re
       for (let at = 0; at < bytes.length; ) {
         const n = split.read(bytes.subarray(at), 1 + Math.floor(random() * most));
         // A read of more than the shared buffer holds went into an item.
-        if (n > 16 * 1024) readsInto++;
+        if (n > READ_BUFFER_BYTES) readsInto++;
         at += n;
       }
     });

@@ -10,6 +10,7 @@ import { Connection, Sent } from '../../src/server/connection.ts';
 import type { Transport } from '../../src/server/connection.ts';
 import type { ServerState } from '../../src/server/context.ts';
 import { MemcachedServer } from '../../src/server/server.ts';
+import { READ_BUFFER_BYTES } from '../../src/server/stream-handle.ts';
 import type { ServerOptions } from '../../src/server/server.ts';
 import { loadEngine, toConfig } from '../engine/harness.ts';
 import type { ConfigInput, EngineName } from '../engine/harness.ts';
@@ -85,7 +86,7 @@ export function connectionOver(engine: EngineHandle, api: ServerApi, options: Pa
  * (readInto).
  */
 export function recordedConnection(state: ServerState, reqsPerEvent = 20, reportsWrites = false) {
-  const shared = new Uint8Array(16 * 1024);
+  const shared = new Uint8Array(READ_BUFFER_BYTES);
   let next: Uint8Array | undefined;
   let inRead = false;
   const sent: number[] = [];
