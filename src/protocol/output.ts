@@ -76,8 +76,14 @@ export class Output {
   private chunk = new Uint8Array(CHUNK_BYTES);
   /** The chunk's bytes as a DataView (copyWords). */
   private chunkView = new DataView(this.chunk.buffer);
-  /** Parts of earlier chunks written and not yet taken, in order. */
+  /**
+   * Parts written and not yet taken, in order: parts[0, partCount). The array is kept from take
+   * to take (emptying a JS array gives up its storage, which the next push makes again).
+   */
   private parts: Uint8Array[] = [];
+  private partCount = 0;
+  /** The views of the chunk's parts, by their place in `parts` (a steady load asks for the same ones). */
+  private readonly partWindows = [new Window(), new Window(), new Window(), new Window()];
   /** What take() returns for one part, the usual case (reused: see take). */
   private readonly one: Uint8Array[] = [new Uint8Array(0)];
   /** Whether a take from this chunk is still being written (see keepTaken). */
@@ -169,12 +175,19 @@ export class Output {
    */
   reference(source: Uint8Array, offset: number, n: number): void {
     if (this.end > this.start) {
-      this.parts.push(this.chunk.subarray(this.start, this.end));
       this.partBytes += this.end - this.start;
+      this.chunkPart();
       this.start = this.end;
     }
-    this.parts.push(source.subarray(offset, offset + n));
+    this.parts[this.partCount++] = source.subarray(offset, offset + n);
     this.partBytes += n;
+  }
+
+  /** Adds the chunk's bytes not yet in a part, chunk[start, end), as the next part. */
+  private chunkPart(): void {
+    const i = this.partCount++;
+    const window = this.partWindows[i];
+    this.parts[i] = window === undefined ? this.chunk.subarray(this.start, this.end) : window.of(this.chunk, this.start, this.end);
   }
 
   byte(value: number): void {
@@ -229,7 +242,7 @@ export class Output {
   take(): Uint8Array[] {
     if (this.ends !== undefined) this.endsBase += this.length;
     let taken: Uint8Array[];
-    if (this.parts.length === 0 && this.end > this.start) {
+    if (this.partCount === 0 && this.end > this.start) {
       taken = this.one;
       if (!this.oneWindow.holds(this.chunk, this.start, this.end)) {
         // The other view, or a new one in the place of the one used longer ago.
@@ -239,9 +252,10 @@ export class Output {
       }
       taken[0] = this.oneWindow.of(this.chunk, this.start, this.end);
     } else {
+      if (this.end > this.start) this.chunkPart();
       taken = this.parts;
-      if (this.end > this.start) taken.push(this.chunk.subarray(this.start, this.end));
-      this.parts = [];
+      if (taken.length !== this.partCount) taken.length = this.partCount;
+      this.partCount = 0;
     }
     this.partBytes = 0;
     this.start = this.end;
@@ -256,7 +270,7 @@ export class Output {
    * is written again from its start.
    */
   recycle(): void {
-    if (this.end > this.start || this.parts.length > 0) return; // written since the take
+    if (this.end > this.start || this.partCount > 0) return; // written since the take
     if (this.pinned) return; // an earlier take is still being written from this chunk
     if (this.chunk.length > RECYCLE_MAX) this.fresh(CHUNK_BYTES);
     this.start = 0;
@@ -303,15 +317,15 @@ export class Output {
 
   /** Forgets everything not taken (a connection that closes). */
   clear(): void {
-    this.parts = [];
+    this.partCount = 0;
     this.partBytes = 0;
     this.end = this.start;
   }
 
   private grow(n: number): void {
     if (this.end > this.start) {
-      this.parts.push(this.chunk.subarray(this.start, this.end));
       this.partBytes += this.end - this.start;
+      this.chunkPart();
     }
     this.fresh(Math.max(CHUNK_BYTES, n));
   }

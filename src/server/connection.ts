@@ -17,7 +17,7 @@ import { Window } from '../protocol/window.ts';
 import { Tokens } from '../protocol/text/tokens.ts';
 import { AUTH_ANSWERED, AUTH_CLOSE, asciiAuthData, asciiAuthLine } from './auth.ts';
 import { BinaryNext, binaryStoreBegin, binaryStoreComplete, processBinary, saslComplete } from './binary.ts';
-import { latin1, releaseKept } from './context.ts';
+import { ItemList, latin1, releaseKept } from './context.ts';
 import type { Context, ServerState } from './context.ts';
 import { After, processRequest, retrieveEach, storeBegin, storeComplete } from './process.ts';
 
@@ -180,6 +180,8 @@ export class Connection {
   private valueLength = 0;
   /** Bytes after the value that a read into a text item asks for with it (READ_INTO_BEYOND, as ItemInfo.valueRoom allows). */
   private valueRoom = 0;
+  /** The view of the value's bytes last asked for with readInto: a read into it is already in place. */
+  private intoValue: Uint8Array = NO_BYTES;
   private filled = 0;
   private tail = 0;
   private tailOk = true;
@@ -214,8 +216,8 @@ export class Connection {
     private readonly reqsPerEvent: number,
     id = 0,
   ) {
-    const held = transport.afterWrite === undefined ? undefined : [];
-    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, kept: [], transmit: false, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
+    const held = transport.afterWrite === undefined ? undefined : new ItemList();
+    this.ctx = { server, engine: server.engine, out: server.out, info: createItemInfo(), held, kept: new ItemList(), transmit: false, id, authenticated: false, sasl: { started: false, awaitingStep: false, completed: false } };
     this.protocol = initialProtocol(server);
     this.canWait = transport.waits !== false;
   }
@@ -276,10 +278,7 @@ export class Connection {
 
   /** Gives back the items the replies taken so far held. */
   private releaseHeld(): void {
-    const held = this.ctx.held;
-    if (held === undefined) return;
-    for (const item of held) this.ctx.engine.release(item);
-    held.length = 0;
+    this.ctx.held?.releaseAll(this.ctx.engine);
   }
 
   private releaser(items: ItemHandle[]): () => void {
@@ -319,9 +318,9 @@ export class Connection {
       if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
     }
     const held = this.ctx.held;
-    if (held !== undefined && held.length > 0) {
+    if (held !== undefined && held.count > 0) {
       if (sent === Sent.COPIED) this.releaseHeld();
-      else this.transport.afterWrite!(this.releaser(held.splice(0)));
+      else this.transport.afterWrite!(this.releaser(held.takeAll()));
     }
   }
 
@@ -637,7 +636,7 @@ export class Connection {
    */
   private transmitted(): void {
     const { held, engine } = this.ctx;
-    if (held !== undefined && held.length > 0 && engine.settled === undefined) return this.flush();
+    if (held !== undefined && held.count > 0 && engine.settled === undefined) return this.flush();
     this.transmits++;
     releaseKept(this.ctx);
   }
@@ -701,8 +700,9 @@ export class Connection {
     if (want > 0) {
       const n = Math.min(want, end - pos);
       const at = this.valueAt + this.filled;
-      if (pos === 0 && buf.buffer === value.buffer && buf.byteOffset === value.byteOffset + at) {
-        // Read in place (readInto): already where it belongs.
+      if (pos === 0 && buf === this.intoValue) {
+        // Read in place (readInto): already where it belongs. (A transport that read into other
+        // views of the same bytes would have them copied onto themselves: slower, not wrong.)
       } else if (n === buf.length && pos === 0) {
         value.set(buf, at);
       } else {
@@ -714,7 +714,8 @@ export class Connection {
         if (this.sink !== Sink.TEXT_ITEM) this.valueRead();
       } else if (left >= READ_INTO_MIN && this.transport.readInto !== undefined && pos + n === end) {
         // With the CRLF (and a byte more), where the item has room: the read that ends the value ends the data.
-        this.transport.readInto(value.subarray(at + n, at + n + left + this.valueRoom));
+        this.intoValue = value.subarray(at + n, at + n + left + this.valueRoom);
+        this.transport.readInto(this.intoValue);
       }
       return pos + n;
     }

@@ -74,9 +74,9 @@ export interface Context {
    * appendValue); undefined when the transport cannot say when a write is done (values are then
    * copied).
    */
-  readonly held: ItemHandle[] | undefined;
+  readonly held: ItemList | undefined;
   /** Items a meta get keeps until the next get, mn or the end of the read (see keepItem). */
-  readonly kept: ItemHandle[];
+  readonly kept: ItemList;
   /**
    * Set by a binary error response: memcached transmits what is queued after it, as after a
    * text get or mn (see releaseKept); the connection clears it.
@@ -85,6 +85,36 @@ export interface Context {
   /** Whether the connection has authenticated (SASL or an ASCII auth token). */
   authenticated: boolean;
   readonly sasl: SaslState;
+}
+
+/**
+ * Items a connection holds a reference to, each given back once. One array serves from use to
+ * use: emptying a JS array gives up its storage, which the next push would make again.
+ */
+export class ItemList {
+  private items: ItemHandle[] = [];
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  push(item: ItemHandle): void {
+    this.items[this.n++] = item;
+  }
+
+  /** Gives every item back to the engine; the list is then empty. */
+  releaseAll(engine: EngineHandle): void {
+    for (let i = 0; i < this.n; i++) engine.release(this.items[i]!);
+    this.n = 0;
+  }
+
+  /** The items, in a new array; the list is then empty. */
+  takeAll(): ItemHandle[] {
+    const taken = this.items.slice(0, this.n);
+    this.n = 0;
+    return taken;
+  }
 }
 
 /**
@@ -166,10 +196,7 @@ export function keepItem(ctx: Context, item: ItemHandle): void {
 
 /** Gives up the items keepItem kept: where memcached would have transmitted its responses. */
 export function releaseKept(ctx: Context): void {
-  const kept = ctx.kept;
-  if (kept.length === 0) return;
-  for (const item of kept) ctx.engine.release(item);
-  kept.length = 0;
+  if (ctx.kept.count > 0) ctx.kept.releaseAll(ctx.engine);
 }
 
 /**
