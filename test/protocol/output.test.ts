@@ -114,4 +114,46 @@ test('takes of recycled replies of two sizes reuse their two views, and hand out
   assert.is.not(reply('VALUE k 0 1\r\nz\r\nEND\r\n'), hit, 'the hit view was replaced');
 });
 
+test('takes of replies with values by reference: the parts in order, as many as written, their views reused while the shape holds', () => {
+  const out = new Output();
+  const values = new Uint8Array(ascii('abcdefghij'));
+  // A reply of `lines` VALUE blocks, each value by reference, then END.
+  const reply = (lines: number, tail: string): Uint8Array[] => {
+    for (let i = 0; i < lines; i++) {
+      out.ascii(`VALUE k${i} 0 2\r\n`);
+      out.reference(values, i * 2, 2);
+      out.crlf();
+    }
+    out.ascii(tail);
+    const parts = [...out.take()];
+    out.recycle();
+    return parts;
+  };
+  const text = (parts: Uint8Array[]): string => String.fromCharCode(...concat(parts));
+  const first = reply(1, 'END\r\n');
+  assert.is(first.length, 3);
+  assert.is(text(first), 'VALUE k0 0 2\r\nab\r\nEND\r\n');
+  const again = reply(1, 'END\r\n');
+  assert.is(again[0], first[0], 'the VALUE line: its view again');
+  assert.is(again[2], first[2], 'the tail: its view again');
+  const three = reply(3, 'END\r\n');
+  assert.is(three.length, 7);
+  assert.is(text(three), 'VALUE k0 0 2\r\nab\r\nVALUE k1 0 2\r\ncd\r\nVALUE k2 0 2\r\nef\r\nEND\r\n');
+  // Fewer parts after more: nothing of the longer take is left in the array.
+  const taken = (() => {
+    out.ascii('VALUE k4 0 2\r\n');
+    out.reference(values, 8, 2);
+    return out.take();
+  })();
+  assert.is(taken.length, 2, 'no tail written: two parts');
+  assert.is(text(taken), 'VALUE k4 0 2\r\nij');
+  out.recycle();
+  assert.is(text(reply(0, 'END\r\n')), 'END\r\n');
+  // What clear() drops is not taken later.
+  out.ascii('VALUE k0 0 2\r\n');
+  out.reference(values, 0, 2);
+  out.clear();
+  assert.is(text(reply(1, 'END\r\n')), 'VALUE k0 0 2\r\nab\r\nEND\r\n');
+});
+
 test.run();
