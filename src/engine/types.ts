@@ -127,8 +127,9 @@ export const GET_MANY_MAX = 32;
 /**
  * getMany's answer: for the i-th key asked, MANY_STRIDE numbers at `table[base + i * MANY_STRIDE]`,
  * read with the Many offsets. The engine owns it (one object, refilled by every call), and an
- * unheld value in `bytes` is valid until the caller next calls into the engine, other than
- * getItemInfo and release.
+ * unheld value or text answer in `bytes` is valid until the caller next calls into the engine,
+ * other than getItemInfo and release (the server sends a reply that is text answers alone from
+ * there, so they must not change before then).
  */
 export interface ManyAnswer {
   readonly table: Uint32Array;

@@ -84,6 +84,13 @@ export class Output {
   private partCount = 0;
   /** The views of the chunk's parts, by their place in `parts` (a steady load asks for the same ones). */
   private readonly partWindows = [new Window(), new Window(), new Window(), new Window()];
+  /** parts[0] is borrowed (see borrow), and is the only part. */
+  private borrowed = false;
+  /** The last take gave out borrowed bytes. */
+  private tookBorrowed = false;
+  /** Takes of borrowed bytes still being written (see keepTaken): their owner must not write over them. */
+  private borrowsWriting = 0;
+  private readonly borrowWindow = new Window();
   /** What take() returns for one part, the usual case (reused: see take). */
   private readonly one: Uint8Array[] = [new Uint8Array(0)];
   /** Whether a take from this chunk is still being written (see keepTaken). */
@@ -119,6 +126,7 @@ export class Output {
 
   /** Makes room for `n` more bytes; returns the offset in `buffer` to write them at. */
   reserve(n: number): number {
+    if (this.borrowed) this.settleBorrowed();
     if (this.end + n > this.chunk.length) this.grow(n);
     const at = this.end;
     this.end += n;
@@ -174,6 +182,7 @@ export class Output {
    * until the write of this batch has completed (cf. memcached's iovec into an item it holds).
    */
   reference(source: Uint8Array, offset: number, n: number): void {
+    if (this.borrowed) this.settleBorrowed();
     if (this.end > this.start) {
       this.partBytes += this.end - this.start;
       this.chunkPart();
@@ -181,6 +190,43 @@ export class Output {
     }
     this.parts[this.partCount++] = source.subarray(offset, offset + n);
     this.partBytes += n;
+  }
+
+  /**
+   * Makes source[offset, offset + n) the reply so far, not copied, when nothing is written yet
+   * and no response ends are recorded (else false, and nothing is appended). The bytes are
+   * borrowed from an owner who will write over them (an engine's text answers): they are copied
+   * in (settleBorrowed) before anything more is appended, and the caller settles them before the
+   * owner may write; a take of them that is not written at once keeps the owner from writing them
+   * until borrowWritten (see keepTaken and borrowsInFlight).
+   */
+  borrow(source: Uint8Array, offset: number, n: number): boolean {
+    if (this.length !== 0 || this.ends !== undefined) return false;
+    this.parts[0] = this.borrowWindow.of(source, offset, offset + n);
+    this.partCount = 1;
+    this.partBytes = n;
+    this.borrowed = true;
+    return true;
+  }
+
+  /** Copies borrowed bytes not yet taken into the buffer: their owner may write over them now. */
+  settleBorrowed(): void {
+    if (!this.borrowed) return;
+    this.borrowed = false;
+    const part = this.parts[0]!;
+    this.partCount = 0;
+    this.partBytes = 0;
+    this.bytes(part, 0, part.length);
+  }
+
+  /** Whether a write of borrowed bytes is still under way: their owner must not write over them. */
+  get borrowsInFlight(): boolean {
+    return this.borrowsWriting > 0;
+  }
+
+  /** A write of borrowed bytes that keepTaken reported has completed (or was dropped). */
+  borrowWritten(): void {
+    this.borrowsWriting--;
   }
 
   /** Adds the chunk's bytes not yet in a part, chunk[start, end), as the next part. */
@@ -241,6 +287,8 @@ export class Output {
    */
   take(): Uint8Array[] {
     if (this.ends !== undefined) this.endsBase += this.length;
+    this.tookBorrowed = this.borrowed;
+    this.borrowed = false;
     let taken: Uint8Array[];
     if (this.partCount === 0 && this.end > this.start) {
       taken = this.one;
@@ -270,6 +318,7 @@ export class Output {
    * is written again from its start.
    */
   recycle(): void {
+    this.tookBorrowed = false;
     if (this.end > this.start || this.partCount > 0) return; // written since the take
     if (this.pinned) return; // an earlier take is still being written from this chunk
     if (this.chunk.length > RECYCLE_MAX) this.fresh(CHUNK_BYTES);
@@ -281,10 +330,15 @@ export class Output {
    * What was taken is still in use (a write was queued, not copied): this chunk is never written
    * again from its start; later replies go after those bytes, then into a new chunk. One Output
    * serves every connection, so without this another connection's copied write would recycle the
-   * chunk under the queued one.
+   * chunk under the queued one. True when the take gave out borrowed bytes: the caller then
+   * calls borrowWritten once the write is done, and borrowsInFlight holds until then.
    */
-  keepTaken(): void {
+  keepTaken(): boolean {
     this.pinned = true;
+    if (!this.tookBorrowed) return false;
+    this.tookBorrowed = false;
+    this.borrowsWriting++;
+    return true;
   }
 
   /**
@@ -317,6 +371,7 @@ export class Output {
 
   /** Forgets everything not taken (a connection that closes). */
   clear(): void {
+    this.borrowed = false;
     this.partCount = 0;
     this.partBytes = 0;
     this.end = this.start;

@@ -314,7 +314,8 @@ export class Connection {
     if (sent === Sent.COPIED) {
       out.recycle();
     } else {
-      out.keepTaken();
+      // Borrowed bytes (an engine's text answers) are kept from being written over until sent.
+      if (out.keepTaken()) this.transport.afterWrite!(() => out.borrowWritten());
       if (sent === Sent.FULL) this.pause(PAUSED_WRITE);
     }
     const held = this.ctx.held;
@@ -364,6 +365,8 @@ export class Connection {
     // Whether the last command's responses are still queued (see endOfInput).
     let unsent = false;
     while (pos < end && !this.closed) {
+      // The engine may write over what a reply borrowed from it once it is called again.
+      this.ctx.out.settleBorrowed();
       // A binary error response went out: what memcached queued before it is transmitted.
       if (this.ctx.transmit) {
         this.ctx.transmit = false;

@@ -157,6 +157,8 @@ function heldValue(ctx: Context, item: ItemHandle, withCas: boolean): void {
  * where the engine answered, with no reference taken or given back per key.
  */
 function retrieveMany(ctx: Context, req: Request, withCas: boolean): void {
+  // One key: its END is the engine's answer's too (so the whole reply may be the engine's text).
+  if (req.keyCount === 1 && !ctx.out.recording) return answerMany(ctx, req.keys, 1, withCas, true);
   answerMany(ctx, req.keys, req.keyCount, withCas, false);
   ctx.out.raw(END);
 }
@@ -172,11 +174,16 @@ export function retrieveEach(ctx: Context, keys: readonly Uint8Array[], count: n
 /** The VALUE block of each hit among keys[0, keyCount), and END after each key if `endEach`. */
 function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number, withCas: boolean, endEach: boolean): void {
   const { engine, out } = ctx;
-  // The engine's text answers, appended a run at a time, unless each response is framed apart (UDP).
-  const text = out.recording ? 0 : ManyText.VALUES | (withCas ? ManyText.CAS : 0) | (endEach ? ManyText.END_EACH : 0);
+  // The engine's text answers, appended a run at a time, unless each response is framed apart
+  // (UDP) or a write of some is still under way.
+  const text = out.recording || out.borrowsInFlight ? 0 : ManyText.VALUES | (withCas ? ManyText.CAS : 0) | (endEach ? ManyText.END_EACH : 0);
+  // A reply that is the engine's text alone is written from there (borrowed), not copied: when the
+  // transport tells when a write is done, over an engine that is not waited for.
+  const borrows = endEach && ctx.held !== undefined && engine.settled === undefined && engine.prefetch === undefined;
   for (let from = 0; from < keyCount; from += GET_MANY_MAX) {
     const count = Math.min(GET_MANY_MAX, keyCount - from);
     ctx.server.stats.cmdGet += count;
+    out.settleBorrowed();
     // Values that appendValue would send by reference are held (none when the transport cannot
     // tell when a write is done; all once the reply is long).
     const answer = engine.getMany!(keys, from, count, referenceMin(ctx), text);
@@ -213,7 +220,11 @@ function answerMany(ctx: Context, keys: readonly Uint8Array[], keyCount: number,
         out.endResponse(true);
       }
     }
-    if (written >= 0) appendText(out, bytes, view, written, table[base + (count - 1) * MANY_STRIDE + Many.TEXT_END]!);
+    if (written >= 0) {
+      const textEnd = table[base + (count - 1) * MANY_STRIDE + Many.TEXT_END]!;
+      // Every key's answer is text (nothing appended yet) and nothing comes before it.
+      if (!(borrows && written === answer.text && out.borrow(bytes, written, textEnd - written))) appendText(out, bytes, view, written, textEnd);
+    }
   }
 }
 

@@ -156,4 +156,63 @@ test('takes of replies with values by reference: the parts in order, as many as 
   assert.is(text(reply(1, 'END\r\n')), 'VALUE k0 0 2\r\nab\r\nEND\r\n');
 });
 
+test('borrowed bytes: taken as they are, copied in before anything is appended after them, only on an empty Output', () => {
+  const out = new Output();
+  const owner = new Uint8Array(ascii('VALUE k 0 1\r\nx\r\nEND\r\n'));
+  const text = (parts: Uint8Array[]): string => String.fromCharCode(...concat(parts));
+  // Taken: the owner's own bytes, one part.
+  assert.ok(out.borrow(owner, 0, owner.length));
+  const taken = out.take();
+  assert.is(taken.length, 1);
+  assert.is(taken[0]!.buffer, owner.buffer, 'not copied');
+  assert.is(text(taken), 'VALUE k 0 1\r\nx\r\nEND\r\n');
+  out.recycle();
+  // Appended after: the borrowed bytes are copied first, so the owner may write over them.
+  assert.ok(out.borrow(owner, 0, owner.length));
+  out.ascii('STORED\r\n');
+  owner[13] = 0x79; // 'y': the owner writes again
+  assert.is(text(out.take()), 'VALUE k 0 1\r\nx\r\nEND\r\nSTORED\r\n');
+  out.recycle();
+  // settleBorrowed copies them in; a reference after a borrow settles it too.
+  assert.ok(out.borrow(owner, 0, 5));
+  out.settleBorrowed();
+  owner[0] = 0x76; // 'v'
+  out.reference(owner, 13, 1);
+  assert.is(text(out.take()), 'VALUEy');
+  out.recycle();
+  // Refused when something is written, or while response ends are recorded (UDP).
+  out.ascii('X');
+  assert.not.ok(out.borrow(owner, 0, 3));
+  assert.is(text(out.take()), 'X');
+  out.recycle();
+  out.recordResponses();
+  assert.not.ok(out.borrow(owner, 0, 3));
+  out.recordedResponses();
+  // Dropped by clear(): nothing of it is taken.
+  assert.ok(out.borrow(owner, 0, 3));
+  out.clear();
+  out.ascii('END\r\n');
+  assert.is(text(out.take()), 'END\r\n');
+  out.recycle();
+});
+
+test('a take of borrowed bytes that is not written at once is in flight until borrowWritten; others are not', () => {
+  const out = new Output();
+  const owner = new Uint8Array(ascii('END\r\n'));
+  out.ascii('STORED\r\n');
+  out.take();
+  assert.not.ok(out.keepTaken(), 'nothing borrowed');
+  assert.not.ok(out.borrowsInFlight);
+  out.borrow(owner, 0, owner.length);
+  out.take();
+  assert.ok(out.keepTaken(), 'borrowed, queued');
+  assert.ok(out.borrowsInFlight);
+  out.borrow(owner, 0, owner.length);
+  out.take();
+  out.recycle(); // written at once: nothing more in flight
+  assert.not.ok(out.keepTaken(), 'a take written at once is not kept');
+  out.borrowWritten();
+  assert.not.ok(out.borrowsInFlight);
+});
+
 test.run();

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { EngineHandle } from '../../src/engine/types.ts';
+import { Connection, Sent } from '../../src/server/connection.ts';
+import type { Transport } from '../../src/server/connection.ts';
 import { fakeConnection, recordedConnection } from './serve.ts';
 
 const session = (reqsPerEvent = 1000) => fakeConnection({ reqsPerEvent }, { cache_size: '2m' });
@@ -130,6 +132,92 @@ test('past 1 MB of reply a get line sends even short values by reference, and gi
   assert.ok(stats.startsWith('DELETED\r\n'), stats.slice(0, 40));
   assert.match(stats, /:used_chunks 0\r\n/);
   assert.not.match(stats, /:used_chunks [1-9]/);
+});
+
+/** The bytes an engine's getMany answers in (its text answers among them). */
+function engineBytes(engine: EngineHandle): ArrayBufferLike {
+  return engine.getMany!([], 0, 0, 0).bytes.buffer;
+}
+
+/**
+ * A transport that keeps what it is sent by reference, as a queued socket write does, and reads
+ * it only when told the write is done; `queue` decides, send by send, whether it is queued.
+ */
+function queueingConnection(conn: { state: Parameters<typeof recordedConnection>[0] }, queue: () => boolean) {
+  const queued: Uint8Array[][] = [];
+  const waiting: Array<() => void> = [];
+  const transport: Transport = {
+    send: (parts) => {
+      queued.push([...parts]);
+      return queue() ? Sent.QUEUED : Sent.COPIED;
+    },
+    pauseReading: () => {},
+    resumeReading: () => {},
+    close: () => {},
+    afterWrite: (done) => {
+      waiting.push(done);
+    },
+  };
+  return {
+    conn: new Connection(conn.state, transport, 20),
+    /** The parts of every send so far, read now. */
+    sentNow: (): string => queued.map((parts) => parts.map((p) => Buffer.from(p).toString('latin1')).join('')).join(''),
+    sends: queued,
+    /** The queued writes are done. */
+    written: (): void => {
+      for (const done of waiting.splice(0)) done();
+    },
+  };
+}
+
+test('a get whose reply is the engine text alone is sent from there; what follows in the same read leaves it whole', async () => {
+  const { state, engine } = await session();
+  const g = recordedConnection(state, 1000, true);
+  g.conn.receive(Buffer.from('set a 3 0 1\r\nx\r\nset b 0 0 2\r\nyy\r\n', 'latin1'));
+  assert.is(g.reply(), 'STORED\r\nSTORED\r\n');
+  // Alone in its read, a get's reply is one part in the engine's memory (borrowed, not copied).
+  const watched = queueingConnection({ state }, () => false);
+  watched.conn.receive(Buffer.from('get a\r\n', 'latin1'));
+  assert.is(watched.sends.length, 1);
+  assert.is(watched.sends[0]!.length, 1);
+  assert.ok(watched.sends[0]![0]!.buffer === engineBytes(engine), 'sent from the engine text');
+  assert.is(watched.sentNow(), 'VALUE a 3 1\r\nx\r\nEND\r\n');
+  // In one read, after a borrowed reply: gets the engine answers in the same place, a store, a
+  // meta get, a miss, gets with CAS. Each reply as if sent on its own.
+  g.conn.receive(Buffer.from('get a\r\nversion\r\nget b\r\nset c 0 0 1\r\nz\r\nget c\r\nmg a v\r\nget nope\r\nget a\r\n', 'latin1'));
+  const reply = g.reply();
+  assert.is(reply.replace(/^VERSION .*\r\n/m, 'VERSION\r\n'), 'VALUE a 3 1\r\nx\r\nEND\r\nVERSION\r\nVALUE b 0 2\r\nyy\r\nEND\r\nSTORED\r\nVALUE c 0 1\r\nz\r\nEND\r\nVA 1\r\nx\r\nEND\r\nVALUE a 3 1\r\nx\r\nEND\r\n');
+  // Nothing written between a borrowed reply and the next engine text.
+  g.conn.receive(Buffer.from('get a\r\ndelete nope noreply\r\nget b\r\n', 'latin1'));
+  assert.is(g.reply(), 'VALUE a 3 1\r\nx\r\nEND\r\nVALUE b 0 2\r\nyy\r\nEND\r\n');
+  g.conn.receive(Buffer.from('gets b\r\nget b a\r\n', 'latin1'));
+  assert.match(g.reply(), /^VALUE b 0 2 \d+\r\nyy\r\nEND\r\nVALUE b 0 2\r\nyy\r\nVALUE a 3 1\r\nx\r\nEND\r\n$/);
+});
+
+test('a borrowed reply whose write is queued keeps the engine from writing text answers until it is written', async () => {
+  const { state, engine } = await session();
+  const g = recordedConnection(state, 1000, true);
+  g.conn.receive(Buffer.from('set a 0 0 1\r\nx\r\nset b 0 0 2\r\nyy\r\n', 'latin1'));
+  assert.is(g.reply(), 'STORED\r\nSTORED\r\n');
+  let queue = true;
+  const slow = queueingConnection({ state }, () => queue);
+  slow.conn.receive(Buffer.from('get a\r\n', 'latin1'));
+  assert.ok(slow.sends[0]![0]!.buffer === engineBytes(engine), 'borrowed');
+  queue = false;
+  // Others' gets meanwhile: answered without text answers (copied into the reply buffer).
+  const other = queueingConnection({ state }, () => false);
+  other.conn.receive(Buffer.from('get b\r\n', 'latin1'));
+  other.conn.receive(Buffer.from('get nope\r\n', 'latin1'));
+  other.conn.receive(Buffer.from('get b\r\nget a\r\nget b\r\n', 'latin1'));
+  assert.ok(other.sends.every((parts) => parts.every((p) => p.buffer !== engineBytes(engine))), 'nothing borrowed');
+  assert.is(other.sentNow(), 'VALUE b 0 2\r\nyy\r\nEND\r\nEND\r\nVALUE b 0 2\r\nyy\r\nEND\r\nVALUE a 0 1\r\nx\r\nEND\r\nVALUE b 0 2\r\nyy\r\nEND\r\n');
+  assert.is(slow.sentNow(), 'VALUE a 0 1\r\nx\r\nEND\r\n', 'the queued write still holds its reply');
+  // Written: text answers (and borrowing) again.
+  slow.written();
+  other.conn.receive(Buffer.from('get b\r\n', 'latin1'));
+  const last = other.sends[other.sends.length - 1]!;
+  assert.ok(last[0]!.buffer === engineBytes(engine), 'borrowed again');
+  assert.is(Buffer.from(last[0]!).toString('latin1'), 'VALUE b 0 2\r\nyy\r\nEND\r\n');
 });
 
 test('quit closes after the replies before it', async () => {
