@@ -6,6 +6,8 @@
 // does not fit closes the current chunk's part and starts a new chunk, so nothing written is ever
 // copied again (cf. memcached's resp objects and iovecs, which also live until the write
 // completes). Between batches nothing is pending, so one Output can serve every connection.
+// Values may be appended by reference (an item's bytes, held until written), and a reply that is
+// only an engine's text answers may be borrowed from where the engine wrote it (`borrow()`).
 
 /** Bytes of a chunk; a reply larger than what is left gets a chunk of its own size. */
 const CHUNK_BYTES = 64 * 1024;
