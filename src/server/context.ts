@@ -196,7 +196,7 @@ export function keepItem(ctx: Context, item: ItemHandle): void {
 
 /** Gives up the items keepItem kept: where memcached would have transmitted its responses. */
 export function releaseKept(ctx: Context): void {
-  if (ctx.kept.count > 0) ctx.kept.releaseAll(ctx.engine);
+  ctx.kept.releaseAll(ctx.engine);
 }
 
 /**

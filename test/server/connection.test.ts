@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import type { EngineHandle } from '../../src/engine/types.ts';
 import { Connection, Sent } from '../../src/server/connection.ts';
 import type { Transport } from '../../src/server/connection.ts';
+import type { ServerState } from '../../src/server/context.ts';
 import { fakeConnection, recordedConnection } from './serve.ts';
 
 const session = (reqsPerEvent = 1000) => fakeConnection({ reqsPerEvent }, { cache_size: '2m' });
@@ -143,7 +144,7 @@ function engineBytes(engine: EngineHandle): ArrayBufferLike {
  * A transport that keeps what it is sent by reference, as a queued socket write does, and reads
  * it only when told the write is done; `queue` decides, send by send, whether it is queued.
  */
-function queueingConnection(conn: { state: Parameters<typeof recordedConnection>[0] }, queue: () => boolean) {
+function queueingConnection(state: ServerState, queue: () => boolean) {
   const queued: Uint8Array[][] = [];
   const waiting: Array<() => void> = [];
   const transport: Transport = {
@@ -159,7 +160,7 @@ function queueingConnection(conn: { state: Parameters<typeof recordedConnection>
     },
   };
   return {
-    conn: new Connection(conn.state, transport, 20),
+    conn: new Connection(state, transport, 20),
     /** The parts of every send so far, read now. */
     sentNow: (): string => queued.map((parts) => parts.map((p) => Buffer.from(p).toString('latin1')).join('')).join(''),
     sends: queued,
@@ -176,7 +177,7 @@ test('a get whose reply is the engine text alone is sent from there; what follow
   g.conn.receive(Buffer.from('set a 3 0 1\r\nx\r\nset b 0 0 2\r\nyy\r\n', 'latin1'));
   assert.is(g.reply(), 'STORED\r\nSTORED\r\n');
   // Alone in its read, a get's reply is one part in the engine's memory (borrowed, not copied).
-  const watched = queueingConnection({ state }, () => false);
+  const watched = queueingConnection(state, () => false);
   watched.conn.receive(Buffer.from('get a\r\n', 'latin1'));
   assert.is(watched.sends.length, 1);
   assert.is(watched.sends[0]!.length, 1);
@@ -200,12 +201,12 @@ test('a borrowed reply whose write is queued keeps the engine from writing text 
   g.conn.receive(Buffer.from('set a 0 0 1\r\nx\r\nset b 0 0 2\r\nyy\r\n', 'latin1'));
   assert.is(g.reply(), 'STORED\r\nSTORED\r\n');
   let queue = true;
-  const slow = queueingConnection({ state }, () => queue);
+  const slow = queueingConnection(state, () => queue);
   slow.conn.receive(Buffer.from('get a\r\n', 'latin1'));
   assert.ok(slow.sends[0]![0]!.buffer === engineBytes(engine), 'borrowed');
   queue = false;
   // Others' gets meanwhile: answered without text answers (copied into the reply buffer).
-  const other = queueingConnection({ state }, () => false);
+  const other = queueingConnection(state, () => false);
   other.conn.receive(Buffer.from('get b\r\n', 'latin1'));
   other.conn.receive(Buffer.from('get nope\r\n', 'latin1'));
   other.conn.receive(Buffer.from('get b\r\nget a\r\nget b\r\n', 'latin1'));
