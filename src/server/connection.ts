@@ -281,11 +281,9 @@ export class Connection {
     this.ctx.held?.releaseAll(this.ctx.engine);
   }
 
-  private releaser(items: ItemHandle[]): () => void {
+  private releaser(items: ItemList): () => void {
     const engine = this.ctx.engine;
-    return () => {
-      for (const item of items) engine.release(item);
-    };
+    return () => items.releaseAll(engine);
   }
 
   /** Hands the replies written so far to the transport; pauses reading when it is full. */

@@ -109,9 +109,11 @@ export class ItemList {
     this.n = 0;
   }
 
-  /** The items, in a new array; the list is then empty. */
-  takeAll(): ItemHandle[] {
-    const taken = this.items.slice(0, this.n);
+  /** Moves the items to a new list (a queued write's, given back with its releaseAll); this one is then empty. */
+  takeAll(): ItemList {
+    const taken = new ItemList();
+    taken.items = this.items.slice(0, this.n);
+    taken.n = this.n;
     this.n = 0;
     return taken;
   }
